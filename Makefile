@@ -1,0 +1,37 @@
+# One set of verbs. `make up` runs the platform, `make test` runs every test.
+PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup up down status lint test test-unit test-integration bench schema
+
+setup:
+	@bash scripts/setup.sh
+
+up: setup
+	@.venv/bin/headwater up
+
+down:
+	@if [ -x .venv/bin/headwater ]; then .venv/bin/headwater down; else echo "nothing to stop (no .venv)"; fi
+
+status:
+	@.venv/bin/headwater status
+
+lint:
+	@.venv/bin/ruff check libs services tests bench examples scripts
+	@.venv/bin/lint-imports
+
+test: setup
+	@.venv/bin/lint-imports
+	@$(PY) -m pytest tests/unit tests/integration
+
+test-unit:
+	@$(PY) -m pytest tests/unit
+
+test-integration:
+	@$(PY) -m pytest tests/integration
+
+bench:
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+schema:
+	@$(PY) -m headwater.config.schema

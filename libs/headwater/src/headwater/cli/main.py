@@ -1,0 +1,25 @@
+"""Entry point of the ``headwater`` command.
+
+Exit codes: 0 ok, 1 invalid input or failed operation, 2 usage error, 3 server unreachable.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from headwater.cli import runtime_cmds
+
+app = typer.Typer(name="headwater", help="Headwater: configuration-driven data ingestion on Dapr.",
+                  no_args_is_help=True, add_completion=False)
+app.command("setup")(runtime_cmds.setup)
+app.command("up")(runtime_cmds.up)
+app.command("down")(runtime_cmds.down)
+app.command("status")(runtime_cmds.status)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

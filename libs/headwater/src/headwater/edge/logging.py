@@ -1,0 +1,64 @@
+"""structlog set-up with a processor that masks every registered secret value."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["SecretRegistry", "configure_logging", "secrets"]
+
+MASK = "***"
+
+
+class SecretRegistry:
+    """Secret values seen at runtime; anything logged is scrubbed of them."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def register(self, value: str | None) -> None:
+        if value and len(value) >= 4:
+            with self._lock:
+                self._values.add(value)
+
+    def mask(self, text: str) -> str:
+        for value in sorted(self._values, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, val in list(event.items()):
+            if isinstance(val, str):
+                event[key] = self.mask(val)
+            elif isinstance(val, BaseException):
+                event[key] = self.mask(repr(val))
+        return event
+
+
+secrets = SecretRegistry()
+
+
+def configure_logging(service: str, level: str = "info", json_logs: bool = False) -> None:
+    """One structlog pipeline per process; ``secrets`` masking runs last before rendering."""
+    renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+            secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)

@@ -1,0 +1,15 @@
+"""Run the planner service: `python -m planner` (dapr run sets APP_PORT)."""
+
+import uvicorn
+
+from planner.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run("planner.entrypoints.app:create_app", factory=True, host="127.0.0.1",
+                port=settings.app_port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""Settings of the planner service (environment, see headwater.edge.settings)."""
+
+from headwater.edge.settings import ServiceSettings
+
+__all__ = ["Settings"]
+
+
+class Settings(ServiceSettings):
+    """planner settings."""

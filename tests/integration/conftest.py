@@ -1,0 +1,59 @@
+"""The real runtime for integration tests, started once per test session.
+
+`Stack` (the same code as `make up`) starts the Dapr scheduler, Redis, PostgreSQL +
+DocumentDB, FerretDB and `dapr run -f` on a rendered copy of dapr.yaml, in the
+instance `test` with every port shifted by 1000, so a developer's `make up` stack can
+keep running. A missing part is a failure that says how to get it, never a skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from headwater.runtime.binaries import RuntimeNotFoundError
+from headwater.runtime.postgres import PostgresError
+from headwater.runtime.procs import PortInUseError, StartError
+from headwater.runtime.settings import RuntimeSettings
+from headwater.runtime.stack import Stack, StackInfo
+
+TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    settings = RuntimeSettings(instance="test", port_offset=1000, persistent=False, start_timeout_seconds=120)
+    stack = Stack(settings, report=lambda msg: print(f"[runtime] {msg}"))
+    stack.down(quiet=True)
+    shutil.rmtree(settings.instance_dir, ignore_errors=True)
+    stack.write_secrets(TEST_SECRETS)  # local.file reads the file once, when daprd starts
+    try:
+        stack.up()
+    except (RuntimeNotFoundError, PostgresError, StartError, PortInUseError) as exc:
+        stack.down(quiet=True)
+        pytest.fail(f"the real runtime could not start: {exc}\nRun `make setup` first (see README).",
+                    pytrace=False)
+    yield stack
+    stack.down(quiet=True)
+
+
+@pytest.fixture(scope="session")
+def runtime(stack: Stack) -> StackInfo:
+    return stack.info()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def mongo(runtime: StackInfo) -> AsyncIterator[AsyncMongoClient]:
+    client: AsyncMongoClient = AsyncMongoClient(runtime.mongodb_uri, serverSelectionTimeoutMS=10_000)
+    yield client
+    await client.close()
