@@ -13,13 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
-
 from headwater.runtime.binaries import RuntimeNotFoundError
 from headwater.runtime.postgres import PostgresError
 from headwater.runtime.procs import PortInUseError, StartError
 from headwater.runtime.settings import RuntimeSettings
 from headwater.runtime.stack import Stack, StackInfo
+from pymongo import AsyncMongoClient
 
 TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}}
 

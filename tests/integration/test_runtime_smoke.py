@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient, UpdateOne
-from pymongo.errors import DuplicateKeyError
-
 from headwater.contracts.topics import PROBES, PUBSUB, SECRET_STORE, dead_letter
 from headwater.runtime.stack import StackInfo
+from pymongo import AsyncMongoClient, UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 pytestmark = pytest.mark.integration
 

@@ -3,15 +3,14 @@ statically: there is no Docker engine or cluster on the CI machines)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
-
 from headwater.runtime.settings import project_dir
 
 ROOT = project_dir()
-APPS = {a["appID"]: a["appPort"] for a in yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]}
+APPS = {a["appID"]: a["appPort"] for a in yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]
+        if a["appDirPath"].startswith("./services/")}  # examples run locally only
 
 
 def _k8s_docs() -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from headwater.runtime.binaries import (
     BINARIES,
     RuntimeNotFoundError,
@@ -115,7 +114,7 @@ def test_corrupt_bundle_is_refused(isolated: Path) -> None:
 class _Assets(http.server.BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         body = self.files.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("content-length", str(len(body or b"")))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from headwater.runtime.settings import RuntimeSettings, project_dir
 from headwater.runtime.stack import Stack
 

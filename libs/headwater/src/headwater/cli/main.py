@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from headwater.cli import runtime_cmds
+from headwater.cli import runs_cmds, runtime_cmds, sources_cmds
 
 app = typer.Typer(name="headwater", help="Headwater: configuration-driven data ingestion on Dapr.",
                   no_args_is_help=True, add_completion=False)
@@ -15,6 +15,10 @@ app.command("setup")(runtime_cmds.setup)
 app.command("up")(runtime_cmds.up)
 app.command("down")(runtime_cmds.down)
 app.command("status")(runtime_cmds.status)
+sources_cmds.app.command("status")(runs_cmds.status)
+sources_cmds.app.command("backfill")(runs_cmds.backfill)
+app.add_typer(sources_cmds.app, name="sources")
+app.add_typer(runs_cmds.app, name="runs")
 
 
 def main() -> None:

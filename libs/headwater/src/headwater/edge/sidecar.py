@@ -59,11 +59,12 @@ class DaprSidecar:
                          headers={"content-type": "application/json"})
 
     async def invoke(self, app_id: str, method: str, http_verb: str = "GET", data: Any = None,
-                     params: dict[str, str] | None = None, timeout: float | None = None) -> httpx.Response:
-        kwargs: dict[str, Any] = {"params": params}
+                     params: dict[str, str] | None = None, timeout: float | None = None,
+                     headers: dict[str, str] | None = None) -> httpx.Response:
+        kwargs: dict[str, Any] = {"params": params, "headers": dict(headers or {})}
         if data is not None:
             kwargs["content"] = json.dumps(data, default=str)
-            kwargs["headers"] = {"content-type": "application/json"}
+            kwargs["headers"]["content-type"] = "application/json"
         if timeout is not None:
             kwargs["timeout"] = timeout
         return await self._call(http_verb, f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -298,16 +299,29 @@ class Stack:
         return _http_status(f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz") == 200
 
     def _ensure_secrets_file(self) -> None:
+        """The development secret store, with a generated planner API token (``headwater:api_token``)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         if not self.secrets_file.exists():
             self.secrets_file.write_text("{}\n")
             self.secrets_file.chmod(0o600)
+        current = json.loads(self.secrets_file.read_text() or "{}")
+        if not current.get("headwater", {}).get("api_token"):
+            current.setdefault("headwater", {})["api_token"] = secrets.token_urlsafe(24)
+            self.secrets_file.write_text(json.dumps(current, indent=2) + "\n")
 
-    def write_secrets(self, secrets: dict[str, Any]) -> None:
-        """Merge ``secrets`` into the development secret store (daprd reads it when it starts)."""
+    def api_token(self) -> str:
+        self._ensure_secrets_file()
+        return str(json.loads(self.secrets_file.read_text())["headwater"]["api_token"])
+
+    def write_secrets(self, new: dict[str, Any]) -> None:
+        """Merge ``new`` into the development secret store (daprd reads it when it starts)."""
         self._ensure_secrets_file()
         current = json.loads(self.secrets_file.read_text() or "{}")
-        current.update(secrets)
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(current.get(key), dict):
+                current[key].update(value)
+            else:
+                current[key] = value
         self.secrets_file.write_text(json.dumps(current, indent=2) + "\n")
 
     def down(self, quiet: bool = False) -> list[str]:

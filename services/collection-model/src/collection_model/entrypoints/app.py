@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-
-from collection_model.settings import Settings
 from headwater.edge.logging import configure_logging
 from headwater.edge.service import create_service_app
 from headwater.edge.subscriptions import Subscriptions
+
+from collection_model.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,1 @@
+"""Example MCP tool server: ``list_active_regions``."""

@@ -1,0 +1,86 @@
+"""Domain events on ``ingestion-events``: a published contract (see docs/asyncapi.yaml).
+
+Each event is the data of a CloudEvent whose ``type`` is the event's ``type`` field, and
+carries an ``idempotency_key``: the same fact announced twice (at-least-once delivery)
+has the same key, so subscribers can drop repeats.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["EVENT_MODELS", "DocumentDuplicate", "DocumentStored", "DomainEvent", "RecordsChanged",
+           "RecordsRolledBack", "TaskFailed"]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: int = 1
+    idempotency_key: str
+    source_id: str
+    occurred_at: datetime
+
+
+class DocumentStored(_Event):
+    """A new document was parsed and its records stored."""
+
+    type: Literal["document.stored"] = "document.stored"
+    task_id: str
+    document_id: str
+    content_hash: str
+    dataset_version: str
+    rows: int
+    rows_valid: int
+    rows_rejected: int
+    linkage: dict[str, object] = Field(default_factory=dict)
+
+
+class DocumentDuplicate(_Event):
+    """A document whose content was already stored arrived again; it was not re-parsed."""
+
+    type: Literal["document.duplicate"] = "document.duplicate"
+    task_id: str
+    document_id: str
+    content_hash: str
+
+
+class RecordsChanged(_Event):
+    """Records created or changed by one document (keys batched, at most ``batch`` per event)."""
+
+    type: Literal["records.changed"] = "records.changed"
+    dataset_version: str
+    batch: int
+    batches: int
+    created: list[str]
+    updated: list[str]
+    counts: dict[str, int]
+
+
+class RecordsRolledBack(_Event):
+    """A dataset version was rolled back; its records were restored."""
+
+    type: Literal["records.rolled_back"] = "records.rolled_back"
+    dataset_version: str
+    restored: int
+    removed: int
+
+
+class TaskFailed(_Event):
+    """A document or fetch could not be processed at all (it was dead-lettered)."""
+
+    type: Literal["task.failed"] = "task.failed"
+    task_id: str
+    document_id: str | None = None
+    stage: Literal["fetch", "parse", "store"]
+    error: str
+
+
+DomainEvent = Annotated[DocumentStored | DocumentDuplicate | RecordsChanged | RecordsRolledBack | TaskFailed,
+                        Field(discriminator="type")]
+EVENT_MODELS: dict[str, type[_Event]] = {
+    m.model_fields["type"].default: m
+    for m in (DocumentStored, DocumentDuplicate, RecordsChanged, RecordsRolledBack, TaskFailed)
+}

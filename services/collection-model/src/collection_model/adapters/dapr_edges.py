@@ -1,0 +1,104 @@
+"""collection-model's Dapr adapters: secrets, the MCP item source, publishing documents."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from datetime import UTC, datetime
+from typing import Any
+
+from headwater.contracts.messages import FetchTask, RawDocument, TaskResult
+from headwater.contracts.topics import PUBSUB, RAW_DOCUMENTS, TASK_RESULTS
+from headwater.edge.blobs import MongoBlobStore
+from headwater.edge.logging import secrets
+from headwater.edge.sidecar import DaprError, DaprSidecar
+
+__all__ = ["DaprDocumentPublisher", "DaprItemSource", "DaprSecretProvider", "McpError"]
+
+TEXT_TYPES = ("text/", "application/json", "application/x-ndjson", "application/xml", "application/csv")
+
+
+class DaprSecretProvider:
+    """Reads a secret at use time; its value is registered with the log masker, never kept."""
+
+    def __init__(self, sidecar: DaprSidecar) -> None:
+        self._sidecar = sidecar
+
+    async def get_secret(self, store: str, key: str) -> str:
+        try:
+            found = await self._sidecar.get_secret(store, key)
+        except DaprError as exc:
+            raise LookupError(f"secret {key!r} not readable from store {store!r} (HTTP {exc.status})") from None
+        if key not in found or not found[key]:
+            raise LookupError(f"secret {key!r} is empty in store {store!r}")
+        secrets.register(found[key])
+        return found[key]
+
+
+class McpError(RuntimeError):
+    """The MCP tool failed or answered something that is not a list of items."""
+
+
+class DaprItemSource:
+    """Calls an MCP tool (JSON-RPC ``tools/call`` over HTTP) through Dapr service invocation."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, sidecar: DaprSidecar) -> None:
+        self._sidecar = sidecar
+
+    async def list_items(self, app_id: str, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
+        call = {"jsonrpc": "2.0", "id": next(self._ids), "method": "tools/call",
+                "params": {"name": tool, "arguments": arguments}}
+        try:
+            response = await self._sidecar.invoke(app_id, "mcp", "POST", data=call)
+        except DaprError as exc:
+            raise McpError(f"MCP app {app_id!r} unreachable: {exc}") from exc
+        body = response.json()
+        if "error" in body:
+            raise McpError(f"MCP tool {tool!r} on {app_id!r} failed: {body['error'].get('message')}")
+        result = body.get("result") or {}
+        if result.get("isError"):
+            raise McpError(f"MCP tool {tool!r} on {app_id!r} reported an error")
+        items = (result.get("structuredContent") or {}).get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise McpError(f"MCP tool {tool!r} on {app_id!r} did not return structuredContent.items as a list "
+                           "of objects")
+        return items
+
+
+class DaprDocumentPublisher:
+    """One ``raw-documents`` message per fetched body: inline below ``inline_limit`` bytes,
+    otherwise stored once in ``blobs`` and passed by reference (claim check)."""
+
+    def __init__(self, sidecar: DaprSidecar, blobs: MongoBlobStore, inline_limit: int) -> None:
+        self._sidecar = sidecar
+        self._blobs = blobs
+        self._limit = inline_limit
+
+    async def publish_document(self, task: FetchTask, document_key: str, content: bytes, content_type: str,
+                               linkage: dict[str, Any]) -> None:
+        fields: dict[str, Any] = {"source_id": task.source_id, "config_version": task.config_version,
+                                  "task_id": task.task_id, "run_id": task.run_id, "document_key": document_key,
+                                  "content_type": content_type, "linkage": linkage,
+                                  "fetched_at": datetime.now(UTC)}
+        if len(content) > self._limit:
+            fields["reference"] = await self._blobs.put(content)
+        elif content_type.startswith(TEXT_TYPES) and _is_utf8(content):
+            fields["content"] = content.decode("utf-8")
+        else:
+            fields.update(content=base64.b64encode(content).decode("ascii"), encoding="base64")
+        doc = RawDocument.model_validate(fields)
+        await self._sidecar.publish(PUBSUB, RAW_DOCUMENTS, doc.model_dump(mode="json", by_alias=True),
+                                    metadata={"cloudevent.id": f"raw:{task.task_id}:{document_key}"})
+
+    async def publish_result(self, result: TaskResult) -> None:
+        await self._sidecar.publish(PUBSUB, TASK_RESULTS, result.model_dump(mode="json", by_alias=True))
+
+
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,0 +1,167 @@
+"""MongoDB adapters for runs, source state (watermarks + lease) and the task ledger.
+
+All writes are single-document and safe to repeat: the lease is one atomic
+``find_one_and_update``; ``completed_until`` only moves forward through a conditional
+update; completed windows and task reports are keyed by the deterministic task id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from planner.domain.watermarks import RunStatus
+from planner.service_layer.planning import Run, SourceState
+
+__all__ = ["MongoRunRepository", "MongoStateRepository", "MongoTaskLedger"]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _window_doc(w: TimeWindow) -> dict[str, datetime]:
+    return {"from": w.start, "to": w.end}
+
+
+def _window(doc: dict[str, Any] | None) -> TimeWindow | None:
+    if not doc:
+        return None
+    return TimeWindow.model_validate({"from": _aware(doc["from"]), "to": _aware(doc["to"])})
+
+
+class MongoStateRepository:
+    """``source_state`` (``_id`` = source id) and ``completed_windows`` (``_id`` = task id)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._state = db["source_state"]
+        self._done = db["completed_windows"]
+
+    async def get(self, source_id: str) -> SourceState:
+        doc = await self._state.find_one({"_id": source_id}) or {}
+        return SourceState(source_id, _aware(doc.get("planned_until")), _aware(doc.get("completed_until")))
+
+    async def try_lease(self, source_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        lease = {"owner": owner, "expires_at": now + ttl}
+        free = {"_id": source_id, "$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}},
+                                          {"lease.owner": owner}]}
+        try:
+            doc = await self._state.find_one_and_update(free, {"$set": {"lease": lease}}, upsert=True,
+                                                         return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # the document exists and its lease is held by someone else
+            return False
+        return doc is not None and doc.get("lease", {}).get("owner") == owner
+
+    async def release_lease(self, source_id: str, owner: str) -> None:
+        await self._state.update_one({"_id": source_id, "lease.owner": owner}, {"$set": {"lease": None}})
+
+    async def set_planned_until(self, source_id: str, value: datetime, origin: datetime) -> None:
+        await self._state.update_one({"_id": source_id}, {"$set": {"planned_until": value}}, upsert=True)
+        await self._state.update_one({"_id": source_id, "completed_until": None},
+                                     {"$set": {"completed_until": origin}})
+
+    async def add_done_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
+        try:
+            await self._done.insert_one({"_id": task_id, "source_id": source_id, **_window_doc(window)})
+        except DuplicateKeyError:
+            pass
+
+    async def done_windows_from(self, source_id: str, start: datetime) -> list[TimeWindow]:
+        cursor = self._done.find({"source_id": source_id, "to": {"$gt": start}}).sort("from", 1)
+        return [w for doc in await cursor.to_list() if (w := _window(doc)) is not None]
+
+    async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
+        result = await self._state.update_one(
+            {"_id": source_id, "$or": [{"completed_until": None}, {"completed_until": {"$lt": value}}]},
+            {"$set": {"completed_until": value}})
+        return result.modified_count == 1
+
+
+def _run_doc(run: Run) -> dict[str, Any]:
+    return {"run_id": run.run_id, "source_id": run.source_id, "trigger": run.trigger,
+            "triggered_at": run.triggered_at, "status": run.status.value, "config_version": run.config_version,
+            "windows": [_window_doc(w) for w in run.windows], "task_ids": run.task_ids, "counts": run.counts,
+            "error": run.error, "updated_at": run.updated_at,
+            # task ids hold ':' and '.', so task statuses are a list, not a map keyed by id
+            "task_status": [{"task_id": k, "status": v} for k, v in run.task_status.items()]}
+
+
+def _run(doc: dict[str, Any]) -> Run:
+    return Run(run_id=doc["run_id"], source_id=doc["source_id"], trigger=doc["trigger"],
+               triggered_at=_aware(doc["triggered_at"]) or datetime.now(UTC), status=RunStatus(doc["status"]),
+               config_version=doc["config_version"],
+               windows=[w for d in doc.get("windows", []) if (w := _window(d)) is not None],
+               task_ids=doc.get("task_ids", []), counts=doc.get("counts", {}), error=doc.get("error"),
+               updated_at=_aware(doc.get("updated_at")),
+               task_status={t["task_id"]: t["status"] for t in doc.get("task_status", [])})
+
+
+class MongoRunRepository:
+    """``runs`` (``_id`` = run id)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._runs = db["runs"]
+
+    async def insert(self, run: Run) -> None:
+        await self._runs.insert_one({"_id": run.run_id, **_run_doc(run)})
+
+    async def update(self, run: Run) -> None:
+        await self._runs.replace_one({"_id": run.run_id}, _run_doc(run), upsert=True)
+
+    async def get(self, run_id: str) -> Run | None:
+        doc = await self._runs.find_one({"_id": run_id})
+        return _run(doc) if doc else None
+
+    async def list(self, source_id: str | None = None, limit: int = 50) -> list[Run]:
+        query = {"source_id": source_id} if source_id else {}
+        cursor = self._runs.find(query).sort("triggered_at", -1).limit(limit)
+        return [_run(doc) for doc in await cursor.to_list()]
+
+
+@dataclass
+class _Progress:
+    source_id: str
+    run_id: str | None
+    fetch_status: str | None
+    documents_expected: int | None
+    document_status: dict[str, str] = field(default_factory=dict)
+    window: TimeWindow | None = None
+
+
+class MongoTaskLedger:
+    """``task_outcomes`` (``_id`` = task id): the reports of each task, kept as a set."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._tasks = db["task_outcomes"]
+
+    async def record(self, result: TaskResult) -> _Progress:
+        report = {"reporter": result.reporter, "document_key": result.document_key or "",
+                  "status": result.status.value,
+                  "documents": int(result.counts.get("documents", 0))}
+        update: dict[str, Any] = {"$addToSet": {"reports": report},
+                                  "$set": {"source_id": result.source_id}}
+        if result.run_id:
+            update["$set"]["run_id"] = result.run_id
+        if result.window is not None:
+            update["$set"]["window"] = _window_doc(result.window)
+        doc = await self._tasks.find_one_and_update({"_id": result.task_id}, update, upsert=True,
+                                                    return_document=ReturnDocument.AFTER)
+        progress = _Progress(result.source_id, doc.get("run_id"), None, None, window=_window(doc.get("window")))
+        for rep in doc.get("reports", []):
+            if rep["reporter"] == "collection-model":
+                if progress.fetch_status != TaskStatus.FAILED:
+                    progress.fetch_status = rep["status"]
+                    progress.documents_expected = rep["documents"]
+            else:
+                previous = progress.document_status.get(rep["document_key"])
+                if previous != TaskStatus.FAILED:  # a failure of a document is not undone by a repeat
+                    progress.document_status[rep["document_key"]] = rep["status"]
+        return progress

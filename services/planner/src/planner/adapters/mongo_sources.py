@@ -1,0 +1,110 @@
+"""MongoDB adapters of the planner's source and job ports.
+
+Uniqueness lives in deterministic ``_id``s (``<source>`` for the current config,
+``<source>:v<version>`` for each version) because FerretDB makes unique compound indexes
+very slow; every write is a single-document operation that is safe to repeat.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from planner.domain.sources import StoredSource
+from planner.service_layer.ports import RegisteredJob
+
+__all__ = ["MongoJobRegistry", "MongoSourceRepository"]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _to_source(doc: dict[str, Any]) -> StoredSource:
+    return StoredSource(source_id=doc["source_id"], config=doc["config"], version=doc["version"],
+                        config_hash=doc["config_hash"], created_at=_aware(doc["created_at"]),
+                        updated_at=_aware(doc["updated_at"]))
+
+
+def _to_doc(source: StoredSource) -> dict[str, Any]:
+    return {"source_id": source.source_id, "config": source.config, "version": source.version,
+            "config_hash": source.config_hash, "created_at": source.created_at,
+            "updated_at": source.updated_at}
+
+
+class MongoSourceRepository:
+    """``source_configs`` (current) + ``source_config_versions`` (history, insert-only)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._current = db["source_configs"]
+        self._versions = db["source_config_versions"]
+
+    async def get(self, source_id: str) -> StoredSource | None:
+        doc = await self._current.find_one({"_id": source_id})
+        return _to_source(doc) if doc else None
+
+    async def get_version(self, source_id: str, version: int) -> StoredSource | None:
+        doc = await self._versions.find_one({"_id": f"{source_id}:v{version}"})
+        return _to_source(doc) if doc else None
+
+    async def list(self) -> list[StoredSource]:
+        return [_to_source(doc) async for doc in self._current.find({})]
+
+    async def save(self, source: StoredSource) -> bool:
+        doc = _to_doc(source)
+        try:  # the version first: a repeat after a crash finds it and goes on
+            await self._versions.insert_one({"_id": f"{source.source_id}:v{source.version}", **doc})
+        except DuplicateKeyError:
+            existing = await self._versions.find_one({"_id": f"{source.source_id}:v{source.version}"})
+            if not existing or existing["config_hash"] != source.config_hash:
+                return False
+        if source.version == 1:
+            try:
+                await self._current.insert_one({"_id": source.source_id, **doc})
+            except DuplicateKeyError:
+                current = await self._current.find_one({"_id": source.source_id})
+                return bool(current and current["config_hash"] == source.config_hash)
+            return True
+        result = await self._current.update_one(
+            {"_id": source.source_id, "version": source.version - 1}, {"$set": doc})
+        if result.matched_count == 1:
+            return True
+        current = await self._current.find_one({"_id": source.source_id})
+        return bool(current and current["version"] == source.version
+                    and current["config_hash"] == source.config_hash)
+
+    async def delete(self, source_id: str) -> bool:
+        result = await self._current.delete_one({"_id": source_id})
+        return result.deleted_count == 1
+
+
+class MongoJobRegistry:
+    """``jobs``: one document per registered Dapr Job, ``_id`` = source id."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._jobs = db["jobs"]
+
+    async def get(self, source_id: str) -> RegisteredJob | None:
+        doc = await self._jobs.find_one({"_id": source_id})
+        return self._to_job(doc) if doc else None
+
+    async def list(self) -> list[RegisteredJob]:
+        return [self._to_job(doc) async for doc in self._jobs.find({})]
+
+    async def put(self, job: RegisteredJob) -> None:
+        await self._jobs.replace_one(
+            {"_id": job.source_id},
+            {"name": job.name, "source_id": job.source_id, "schedule": job.schedule,
+             "config_version": job.config_version, "registered_at": job.registered_at},
+            upsert=True)
+
+    async def remove(self, source_id: str) -> None:
+        await self._jobs.delete_one({"_id": source_id})
+
+    @staticmethod
+    def _to_job(doc: dict[str, Any]) -> RegisteredJob:
+        return RegisteredJob(doc["name"], doc["source_id"], doc["schedule"], doc["config_version"],
+                             _aware(doc["registered_at"]))

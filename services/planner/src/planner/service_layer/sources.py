@@ -1,0 +1,68 @@
+"""Applying, reading and deleting source configs (the planner's sources API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from headwater.config import SourceConfig, config_hash, dump_source_config
+
+from planner.domain.sources import ApplyStatus, StoredSource, decide_apply, job_fingerprint
+from planner.service_layer.jobs import JobRegistrationService
+from planner.service_layer.ports import Clock, SourceRepository
+
+__all__ = ["ApplyResult", "ConcurrentUpdateError", "SourceService"]
+
+log = structlog.get_logger(__name__)
+
+
+class ConcurrentUpdateError(RuntimeError):
+    """Another apply of the same source won the race; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    status: ApplyStatus
+    source: StoredSource
+
+
+class SourceService:
+    """Stores configs with a version and keeps their jobs in step."""
+
+    def __init__(self, sources: SourceRepository, jobs: JobRegistrationService, clock: Clock) -> None:
+        self._sources = sources
+        self._jobs = jobs
+        self._clock = clock
+
+    async def apply(self, config: SourceConfig) -> ApplyResult:
+        data = dump_source_config(config)
+        current = await self._sources.get(config.source_id)
+        status, stored = decide_apply(current, data, config_hash(config), self._clock.now())
+        if status is ApplyStatus.UNCHANGED:
+            return ApplyResult(status, stored)
+        if not await self._sources.save(stored):
+            raise ConcurrentUpdateError(f"source {config.source_id!r} was changed concurrently; apply again")
+        if status is ApplyStatus.CREATED:
+            await self._jobs.on_created(stored)
+        else:
+            assert current is not None
+            changed = job_fingerprint(current.config) != job_fingerprint(stored.config)
+            await self._jobs.on_updated(stored, job_changed=changed)
+        log.info("source applied", source_id=stored.source_id, status=status.value, version=stored.version)
+        return ApplyResult(status, stored)
+
+    async def get(self, source_id: str) -> StoredSource | None:
+        return await self._sources.get(source_id)
+
+    async def get_version(self, source_id: str, version: int) -> StoredSource | None:
+        return await self._sources.get_version(source_id, version)
+
+    async def list(self) -> list[StoredSource]:
+        return sorted(await self._sources.list(), key=lambda s: s.source_id)
+
+    async def delete(self, source_id: str) -> bool:
+        existed = await self._sources.delete(source_id)
+        await self._jobs.on_deleted(source_id)  # also cleans a job left by an earlier crash
+        if existed:
+            log.info("source deleted", source_id=source_id)
+        return existed

@@ -1,0 +1,41 @@
+"""Publishing the worker's events and task results through the sidecar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headwater.contracts.events import _Event
+from headwater.contracts.messages import TaskResult
+from headwater.contracts.topics import INGESTION_EVENTS, PUBSUB, TASK_RESULTS
+from headwater.edge.sidecar import DaprSidecar
+
+__all__ = ["DaprEventPublisher", "DaprRepublisher", "DaprResultPublisher"]
+
+
+class DaprEventPublisher:
+    """CloudEvents on ``ingestion-events``: type = the event type, id = its idempotency key."""
+
+    def __init__(self, sidecar: DaprSidecar) -> None:
+        self._sidecar = sidecar
+
+    async def publish(self, event: _Event) -> None:
+        data = event.model_dump(mode="json")
+        await self._sidecar.publish(PUBSUB, INGESTION_EVENTS, data, metadata={
+            "cloudevent.type": data["type"], "cloudevent.id": event.idempotency_key,
+            "cloudevent.subject": event.source_id})
+
+
+class DaprResultPublisher:
+    def __init__(self, sidecar: DaprSidecar) -> None:
+        self._sidecar = sidecar
+
+    async def publish(self, result: TaskResult) -> None:
+        await self._sidecar.publish(PUBSUB, TASK_RESULTS, result.model_dump(mode="json", by_alias=True))
+
+
+class DaprRepublisher:
+    def __init__(self, sidecar: DaprSidecar) -> None:
+        self._sidecar = sidecar
+
+    async def republish(self, topic: str, data: dict[str, Any]) -> None:
+        await self._sidecar.publish(PUBSUB, topic, data)

@@ -1,0 +1,195 @@
+"""Processing one raw document: dedup → parse → map → validate → store → announce.
+
+Safe under at-least-once delivery: the content hash decides (one insert into
+``raw_documents``); every write uses deterministic ids or conditional updates, so a
+redelivered document changes nothing; rows that fail validation go to ``parsing_logs``
+and the others go on (partial success).
+
+Error taxonomy (→ Dapr outcome in the entrypoint):
+- ``Processed`` with status succeeded / partial / duplicate → SUCCESS;
+- ``Unprocessable`` (cannot be parsed at all, unknown config, bad message) → logged,
+  ``task.failed`` announced, DROP → dead-letter topic (never retried forever);
+- ``Busy`` (another delivery is processing the same content) and any infrastructure
+  exception → RETRY (the inbound resiliency policy, then the dead-letter topic).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from headwater.contracts.events import DocumentDuplicate, DocumentStored, RecordsChanged, TaskFailed
+from headwater.contracts.messages import RawDocument, TaskResult, TaskStatus
+from headwater.telemetry import counter
+
+from worker.domain.dedup import content_hash, raw_document_id
+from worker.domain.parsers import DocumentParseError
+from worker.service_layer.extract import Extraction, extract_rows
+from worker.service_layer.ports import (
+    AuditLog,
+    BlobReader,
+    ConfigSource,
+    DatasetVersions,
+    EventPublisher,
+    ParsingLog,
+    RawDocuments,
+    RecordStore,
+    ResultPublisher,
+)
+from worker.service_layer.storage import store_records
+
+__all__ = ["Busy", "DocumentProcessor", "Outcome", "Processed", "Unprocessable"]
+
+log = structlog.get_logger(__name__)
+stored_counter = counter("headwater.worker.documents_stored", "documents stored")
+duplicate_counter = counter("headwater.worker.documents_duplicate", "duplicate documents")
+failed_counter = counter("headwater.worker.documents_failed", "documents that failed")
+
+
+@dataclass(frozen=True)
+class Processed:
+    status: TaskStatus
+    document_id: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Unprocessable:
+    document_id: str | None
+    error: str
+
+
+@dataclass(frozen=True)
+class Busy:
+    document_id: str
+
+
+Outcome = Processed | Unprocessable | Busy
+
+
+class DocumentProcessor:
+    def __init__(self, *, raw: RawDocuments, blobs: BlobReader, configs: ConfigSource, records: RecordStore,
+                 parsing_log: ParsingLog, datasets: DatasetVersions, audit: AuditLog, events: EventPublisher,
+                 results: ResultPublisher, clock: Any, stale_after_s: float = 300.0) -> None:
+        self._raw, self._blobs, self._configs = raw, blobs, configs
+        self._records, self._log, self._datasets, self._audit = records, parsing_log, datasets, audit
+        self._events, self._results, self._clock = events, results, clock
+        self._stale = stale_after_s
+
+    async def handle(self, doc: RawDocument) -> Outcome:
+        content = await self._content(doc)
+        digest = content_hash(content)
+        doc_id = raw_document_id(doc.source_id, digest)
+        now: datetime = self._clock.now()
+        meta = {"source_id": doc.source_id, "task_id": doc.task_id, "run_id": doc.run_id,
+                "document_key": doc.document_key, "content_hash": digest, "content_type": doc.content_type,
+                "size_bytes": len(content), "linkage": doc.linkage, "fetched_at": doc.fetched_at,
+                "config_version": doc.config_version}
+        claim = await self._raw.claim(doc_id, meta, now, self._stale)
+        if claim.state == "in_progress":
+            return Busy(doc_id)
+        if claim.state in ("processed", "failed"):
+            return await self._duplicate(doc, doc_id, digest, now)
+        await self._audit_step(doc, doc_id, "dedup", "new", {"size_bytes": len(content)})
+        try:
+            config = await self._configs.get(doc.source_id, doc.config_version)
+        except LookupError as exc:
+            return await self._fail(doc, doc_id, "parse", f"no config: {exc}")
+        try:
+            extraction = extract_rows(content, config, doc_id=doc_id, source_id=doc.source_id,
+                                      task_id=doc.task_id, now=now)
+        except DocumentParseError as exc:
+            return await self._fail(doc, doc_id, "parse", str(exc))
+        return await self._store(doc, doc_id, digest, config, extraction, now)
+
+    async def _content(self, doc: RawDocument) -> bytes:
+        if doc.reference is not None:
+            return await self._blobs.get(doc.reference)
+        if doc.content is None:
+            raise ValueError("raw document has neither content nor reference")
+        return base64.b64decode(doc.content) if doc.encoding == "base64" else doc.content.encode("utf-8")
+
+    async def _store(self, doc: RawDocument, doc_id: str, digest: str, config: Any,
+                     extraction: Extraction, now: datetime) -> Processed:
+        if extraction.rejections:
+            await self._log.write(extraction.rejections)
+        await self._audit_step(doc, doc_id, "validate", "done", extraction.counts())
+        changes = await store_records(self._records, config, doc.source_id, doc_id, extraction.records, now)
+        await self._datasets.record({"_id": doc_id, "source_id": doc.source_id, "task_id": doc.task_id,
+                                     "created_at": now, "rolled_back_at": None,
+                                     "changes": [c.__dict__ for c in changes.changes],
+                                     "counts": changes.counts()})
+        await self._audit_step(doc, doc_id, "store", "done", changes.counts())
+        counts = {**extraction.counts(), **changes.counts()}
+        status = TaskStatus.PARTIAL if extraction.rejections else TaskStatus.SUCCEEDED
+        await self._raw.finish(doc_id, "processed", counts)
+        await self._announce(doc, doc_id, digest, extraction, changes, config, now)
+        await self._results.publish(TaskResult(source_id=doc.source_id, task_id=doc.task_id, run_id=doc.run_id,
+                                               reporter="worker", status=status, document_key=doc.document_key,
+                                               counts=counts))
+        stored_counter.add(1, {"source_id": doc.source_id})
+        log.info("document stored", source_id=doc.source_id, document_id=doc_id, **counts)
+        return Processed(status, doc_id, counts)
+
+    async def _announce(self, doc: RawDocument, doc_id: str, digest: str, extraction: Extraction,
+                        changes: Any, config: Any, now: datetime) -> None:
+        events_cfg = config.events
+        if events_cfg is not None and not events_cfg.enabled:
+            return
+        await self._events.publish(DocumentStored(
+            idempotency_key=f"document.stored:{doc_id}", source_id=doc.source_id, occurred_at=now,
+            task_id=doc.task_id, document_id=doc_id, content_hash=digest, dataset_version=doc_id,
+            rows=extraction.rows, rows_valid=len(extraction.records), rows_rejected=len(extraction.rejected_rows),
+            linkage=doc.linkage))
+        size = events_cfg.records_changed_batch if events_cfg is not None else 500
+        created = [c.natural_key for c in changes.changes if c.previous_version is None]
+        updated = [c.natural_key for c in changes.changes if c.previous_version is not None]
+        keyed = [("c", k) for k in created] + [("u", k) for k in updated]
+        batches = max(1, -(-len(keyed) // size)) if keyed else 0
+        for n in range(batches):
+            part = keyed[n * size:(n + 1) * size]
+            await self._events.publish(RecordsChanged(
+                idempotency_key=f"records.changed:{doc_id}:{n + 1}", source_id=doc.source_id, occurred_at=now,
+                dataset_version=doc_id, batch=n + 1, batches=batches,
+                created=[k for t, k in part if t == "c"], updated=[k for t, k in part if t == "u"],
+                counts=changes.counts()))
+
+    async def _duplicate(self, doc: RawDocument, doc_id: str, digest: str, now: datetime) -> Processed:
+        duplicate_counter.add(1, {"source_id": doc.source_id})
+        await self._audit_step(doc, doc_id, "dedup", "duplicate", {})
+        await self._events.publish(DocumentDuplicate(
+            idempotency_key=f"document.duplicate:{doc_id}:{doc.task_id}:{doc.document_key}",
+            source_id=doc.source_id, occurred_at=now, task_id=doc.task_id, document_id=doc_id, content_hash=digest))
+        await self._results.publish(TaskResult(source_id=doc.source_id, task_id=doc.task_id, run_id=doc.run_id,
+                                               reporter="worker", status=TaskStatus.DUPLICATE,
+                                               document_key=doc.document_key, counts={"duplicates": 1}))
+        log.info("duplicate document acknowledged", source_id=doc.source_id, document_id=doc_id)
+        return Processed(TaskStatus.DUPLICATE, doc_id, {"duplicates": 1})
+
+    async def _fail(self, doc: RawDocument, doc_id: str, stage: str, error: str) -> Unprocessable:
+        now = self._clock.now()
+        failed_counter.add(1, {"source_id": doc.source_id})
+        await self._log.write([{"_id": f"{doc_id}:0:document", "source_id": doc.source_id, "task_id": doc.task_id,
+                                "document_id": doc_id, "row": 0, "field": None, "reason": error, "excerpt": None,
+                                "logged_at": now}])
+        await self._raw.finish(doc_id, "failed", {}, error)
+        await self._audit_step(doc, doc_id, stage, "failed", {}, error)
+        await self._events.publish(TaskFailed(idempotency_key=f"task.failed:{doc_id}", source_id=doc.source_id,
+                                              occurred_at=now, task_id=doc.task_id, document_id=doc_id,
+                                              stage=stage, error=error))  # type: ignore[arg-type]
+        await self._results.publish(TaskResult(source_id=doc.source_id, task_id=doc.task_id, run_id=doc.run_id,
+                                               reporter="worker", status=TaskStatus.FAILED,
+                                               document_key=doc.document_key, error=error))
+        log.error("document could not be processed; dead-lettered", source_id=doc.source_id, document_id=doc_id,
+                  stage=stage, error=error)
+        return Unprocessable(doc_id, error)
+
+    async def _audit_step(self, doc: RawDocument, doc_id: str, step: str, outcome: str, counts: dict[str, int],
+                          error: str | None = None) -> None:
+        await self._audit.write({"_id": f"{doc_id}:{step}:{outcome}:{doc.task_id}:{doc.document_key}",
+                                 "at": self._clock.now(), "source_id": doc.source_id, "task_id": doc.task_id,
+                                 "document_id": doc_id, "step": step, "outcome": outcome, "counts": counts,
+                                 "error": error})
