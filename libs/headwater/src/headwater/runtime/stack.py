@@ -355,6 +355,38 @@ class Stack:
             runtime_source=rt.source if rt else "", secrets_file=self.secrets_file,
         )
 
+    def restart_app(self, app_id: str, timeout: float = 30.0) -> int:
+        """Restart one app process (not its sidecar), as a crash and restart would; returns the new pid.
+
+        The app is relaunched with the environment, command line and folder it had."""
+        ep = self.apps()[app_id]
+        pid = self._app_pid(ep)
+        proc = Path(f"/proc/{pid}")
+        env = dict(item.split("=", 1) for item in (proc / "environ").read_bytes().decode().split("\0") if "=" in item)
+        argv = [a for a in (proc / "cmdline").read_bytes().decode().split("\0") if a]
+        cwd = (proc / "cwd").resolve()
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), 10)
+        app = Managed(f"{app_id}-restarted", argv, self.run_dir, self.log_dir, env=env, cwd=cwd)
+        app.start()
+        app.wait_ready(lambda: _http_status(f"{ep.app_url}/healthz") == 200, timeout, f"{app_id} /healthz")
+        return _read_int(app.pid_file)
+
+    def _app_pid(self, ep: AppEndpoint) -> int:
+        marker = f"{INSTANCE_MARKER}={self.dir}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in environ and f"APP_ID={ep.app_id}".encode() in environ and b"daprd" not in cmdline \
+                    and b"dapr\0run" not in cmdline and not _zombie(int(entry.name)):
+                return int(entry.name)
+        raise LookupError(f"no running process for app {ep.app_id}")
+
     def pids(self) -> dict[str, int]:
         """Pids of the processes this instance runs, found through their environment marker."""
         found: dict[str, int] = {}
@@ -377,6 +409,17 @@ def _http_status(url: str) -> int | None:
         return httpx.get(url, timeout=2.0).status_code
     except httpx.HTTPError:
         return None
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _read_int(path: Path) -> int:
+    return int(path.read_text().strip())
 
 
 def wait_for(check: Callable[[], bool], timeout: float) -> bool:

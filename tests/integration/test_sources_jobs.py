@@ -1,0 +1,129 @@
+"""Issue: source configs in MongoDB, the CLI, and one Dapr Job per source — on the real runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from headwater.runtime.stack import Stack, StackInfo
+
+pytestmark = pytest.mark.integration
+
+
+def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    planner = stack.apps()["planner"]
+    env = {**os.environ, "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
+           "HEADWATER_API_TOKEN": stack.api_token(), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def source_yaml(source_id: str, schedule: str, enabled: bool = True) -> str:
+    return (f"source_id: {source_id}\nenabled: {str(enabled).lower()}\ningestion:\n  mode: scheduled_pull\n"
+            f"  schedule: \"{schedule}\"\n  request:\n    base_url: https://api.example.com/{source_id}\n")
+
+
+async def job(http: httpx.AsyncClient, runtime: StackInfo, name: str) -> dict[str, Any] | None:
+    response = await http.get(f"{runtime.apps['planner'].dapr_url}/v1.0/jobs/{name}")
+    return response.json() if response.status_code == 200 else None
+
+
+async def wait_for(check: Any, timeout: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(0.3)
+
+
+async def test_apply_stores_registers_fires_replaces_and_deletes(stack: Stack, runtime: StackInfo, tmp_path: Path,
+                                                               http: httpx.AsyncClient, mongo: AsyncMongoClient) -> None:
+    sid = f"jobs-{uuid.uuid4().hex[:6]}"
+    file = tmp_path / f"{sid}.yaml"
+    file.write_text(source_yaml(sid, "@every 2s"))
+    db = mongo[runtime.mongodb_database]
+
+    applied = cli(stack, "sources", "apply", "-f", str(file))
+    assert applied.returncode == 0, applied.stderr
+    assert f"source/{sid} created (version 1)" in applied.stdout
+    stored = await db["source_configs"].find_one({"_id": sid})
+    assert stored is not None and stored["version"] == 1 and len(stored["config_hash"]) == 64
+
+    registered = await job(http, runtime, f"source-{sid}")
+    assert registered is not None and registered["schedule"] == "@every 2s"
+
+    runs = await wait_for(lambda: db["runs"].find({"source_id": sid, "trigger": "schedule"}).to_list())
+    assert runs, "the job never fired back at the planner"
+
+    again = cli(stack, "sources", "apply", "-f", str(file))
+    assert f"source/{sid} unchanged (version 1)" in again.stdout
+
+    file.write_text(source_yaml(sid, "0 3 * * *"))
+    changed = cli(stack, "sources", "apply", "-f", str(file))
+    assert f"source/{sid} updated (version 2)" in changed.stdout
+    replaced = await job(http, runtime, f"source-{sid}")
+    assert replaced is not None and replaced["schedule"] == "0 0 3 * * *"
+    data = replaced["data"]["value"] if "value" in replaced.get("data", {}) else replaced["data"]
+    assert data["config_version"] == 2
+
+    deleted = cli(stack, "sources", "delete", sid)
+    assert deleted.returncode == 0, deleted.stderr
+    assert await job(http, runtime, f"source-{sid}") is None
+    assert await db["source_configs"].find_one({"_id": sid}) is None
+    assert await db["jobs"].find_one({"_id": sid}) is None
+
+
+async def test_cli_reports_invalid_files_and_unreachable_server(stack: Stack, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(source_yaml("bad-one", "0 6 * * *") + "colour: blue\n")
+    result = cli(stack, "sources", "apply", "-f", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:8:1: colour: unknown key 'colour'" in result.stderr
+
+    down = subprocess.run([sys.executable, "-m", "headwater.cli.main", "sources", "list", "--api-url",
+                           "http://127.0.0.1:9"], capture_output=True, text=True, timeout=30)
+    assert down.returncode == 3 and "cannot reach the planner" in down.stderr
+
+    wrong = subprocess.run([sys.executable, "-m", "headwater.cli.main", "sources", "list", "--api-url",
+                            f"{stack.apps()['planner'].dapr_url}/v1.0/invoke/planner/method", "--token", "nope"],
+                           capture_output=True, text=True, timeout=30)
+    assert wrong.returncode == 1 and "401" in wrong.stderr
+
+
+async def test_planner_restart_restores_missing_jobs_and_removes_orphans(stack: Stack, runtime: StackInfo,
+                                                                         tmp_path: Path, http: httpx.AsyncClient,
+                                                                         mongo: AsyncMongoClient) -> None:
+    sid = f"sync-{uuid.uuid4().hex[:6]}"
+    file = tmp_path / f"{sid}.yaml"
+    file.write_text(source_yaml(sid, "0 4 * * *"))
+    assert cli(stack, "sources", "apply", "-f", str(file)).returncode == 0
+    planner = runtime.apps["planner"]
+    # the scheduler lost the job, and an orphan is registered for a source that no longer exists
+    await http.delete(f"{planner.dapr_url}/v1.0/jobs/source-{sid}")
+    orphan = f"orphan-{uuid.uuid4().hex[:6]}"
+    await http.post(f"{planner.dapr_url}/v1.0/jobs/source-{orphan}",
+                    json={"schedule": "0 0 4 * * *", "data": {"source_id": orphan, "config_version": 1}})
+    await mongo[runtime.mongodb_database]["jobs"].insert_one(
+        {"_id": orphan, "name": f"source-{orphan}", "source_id": orphan, "schedule": "0 0 4 * * *",
+         "config_version": 1, "registered_at": datetime(2026, 1, 1, tzinfo=UTC)})
+    assert await job(http, runtime, f"source-{sid}") is None
+
+    stack.restart_app("planner")
+
+    assert (await job(http, runtime, f"source-{sid}")) is not None
+    assert await job(http, runtime, f"source-{orphan}") is None
+    assert await mongo[runtime.mongodb_database]["jobs"].find_one({"_id": orphan}) is None
+    listed = cli(stack, "sources", "list", "-o", "json")
+    assert sid in [row["source_id"] for row in json.loads(listed.stdout)]
