@@ -9,7 +9,9 @@ keep running. A missing part is a failure that says how to get it, never a skip.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +22,9 @@ from headwater.runtime.settings import RuntimeSettings
 from headwater.runtime.stack import Stack, StackInfo
 from pymongo import AsyncMongoClient
 
-TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}}
+sys.path.insert(0, str(Path(__file__).parent))  # integration_support beside the tests
+
+TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}, "e2e": {"api_key": "e2e-Key-7f3a9c21d4"}}
 
 
 @pytest.fixture(scope="session")

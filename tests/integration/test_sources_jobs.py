@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -14,19 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from integration_support import cli  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
 from headwater.runtime.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.integration
-
-
-def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    planner = stack.apps()["planner"]
-    env = {**os.environ, "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
-           "HEADWATER_API_TOKEN": stack.api_token(), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
 
 
 def source_yaml(source_id: str, schedule: str, enabled: bool = True) -> str:

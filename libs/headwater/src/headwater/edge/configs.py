@@ -36,6 +36,17 @@ class PlannerConfigClient:
             secrets.register(self._token)
         return {"authorization": f"Bearer {self._token}"}
 
+    async def latest_version(self, source_id: str) -> int:
+        """The current version of a source (not cached: it changes)."""
+        try:
+            response = await self._sidecar.invoke(APP_PLANNER, f"api/v1/sources/{source_id}", "GET",
+                                                  headers=await self._auth())
+        except DaprError as exc:
+            if exc.status == 404:
+                raise ConfigNotFoundError(f"source {source_id!r} not found") from exc
+            raise
+        return int(response.json()["version"])
+
     async def get(self, source_id: str, version: int) -> SourceConfig:
         key = (source_id, version)
         if key in self._cache:

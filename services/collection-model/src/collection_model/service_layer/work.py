@@ -1,0 +1,66 @@
+"""Handling one work item: load the config version, fetch, publish documents and the result."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import structlog
+
+from headwater.config import SourceConfig
+from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus
+
+from collection_model.service_layer.fetch import FetchService
+from collection_model.service_layer.ports import FetchedDocument
+
+__all__ = ["ConfigSource", "Publisher", "WorkHandler"]
+
+log = structlog.get_logger(__name__)
+
+
+class ConfigSource(Protocol):
+    async def get(self, source_id: str, version: int) -> SourceConfig: ...
+
+
+class Publisher(Protocol):
+    async def publish_document(self, task: FetchTask, document_key: str, content: bytes, content_type: str,
+                               linkage: dict[str, Any]) -> None: ...
+
+    async def publish_result(self, result: TaskResult) -> None: ...
+
+
+class _TaskSink:
+    def __init__(self, task: FetchTask, publisher: Publisher) -> None:
+        self._task, self._publisher = task, publisher
+
+    async def emit(self, doc: FetchedDocument) -> None:
+        await self._publisher.publish_document(self._task, doc.document_key, doc.content, doc.content_type,
+                                               doc.linkage)
+
+
+class WorkHandler:
+    def __init__(self, configs: ConfigSource, fetch: FetchService, publisher: Publisher) -> None:
+        self._configs, self._fetch, self._publisher = configs, fetch, publisher
+
+    async def handle(self, task: FetchTask) -> TaskResult:
+        try:
+            config = await self._configs.get(task.source_id, task.config_version)
+        except LookupError as exc:
+            result = TaskResult(source_id=task.source_id, task_id=task.task_id, run_id=task.run_id,
+                                reporter="collection-model", status=TaskStatus.FAILED, error=str(exc),
+                                window=task.window, counts={"documents": 0})
+            await self._publisher.publish_result(result)
+            return result
+        ingestion = config.ingestion
+        if ingestion.request is None:
+            raise ValueError(f"source {task.source_id!r} has no request to fetch (mode {ingestion.mode})")
+        window = (task.window.start, task.window.end) if task.window else None
+        outcome = await self._fetch.run(task.source_id, ingestion.request, ingestion.iteration, ingestion.retry,
+                                        window, _TaskSink(task, self._publisher))
+        error = "; ".join(f"{f.key}: {f.error}" for f in outcome.failures[:5]) or None
+        result = TaskResult(source_id=task.source_id, task_id=task.task_id, run_id=task.run_id,
+                            reporter="collection-model", status=TaskStatus(outcome.status), counts=outcome.counts(),
+                            error=error, window=task.window)
+        await self._publisher.publish_result(result)
+        log.info("task fetched", source_id=task.source_id, task_id=task.task_id, status=outcome.status,
+                 **outcome.counts())
+        return result
