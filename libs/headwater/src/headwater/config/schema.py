@@ -33,6 +33,10 @@ def main() -> None:
     target.parent.mkdir(exist_ok=True)
     target.write_text(render_schema())
     print(f"wrote {target}", file=sys.stderr)
+    from headwater.contracts.schemas import write_all
+
+    for path in write_all(project_dir()):
+        print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from charset_normalizer import from_bytes
 __all__ = ["PARSERS", "DocumentParseError", "ParseOptions", "ParsedRow", "parse_document"]
 
 SNIFF_BYTES = 64 * 1024
+LIKELY_ENCODINGS = ["cp1252", "cp1250", "iso8859_15", "latin_1", "mac_roman"]
 
 
 class DocumentParseError(ValueError):
@@ -88,8 +89,12 @@ def _decode_stream(content: bytes, encoding: str | None) -> io.TextIOWrapper:
                 if exc.start >= SNIFF_BYTES - 4:  # a multi-byte character cut at the sample's end
                     encoding = "utf-8"
                 else:
-                    best = from_bytes(content[:SNIFF_BYTES]).best()
-                    encoding = best.encoding if best else "latin-1"
+                    # price lists that are not UTF-8 are nearly always a Western/Central European
+                    # code page; short samples make an unrestricted guess land on CJK encodings.
+                    # parse.encoding overrides this.
+                    best = from_bytes(content[:SNIFF_BYTES], cp_isolation=LIKELY_ENCODINGS).best() or \
+                        from_bytes(content[:SNIFF_BYTES]).best()
+                    encoding = best.encoding if best else "cp1252"
     return io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline="", errors="strict")
 
 

@@ -1,0 +1,174 @@
+"""The worker's pipeline with in-memory fakes: dedup, partial success, SCD-2, rollback, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+import pytest
+from worker_fakes import (  # type: ignore[import-not-found]
+    Audit,
+    Blobs,
+    Clock,
+    Configs,
+    Datasets,
+    Events,
+    Letters,
+    Log,
+    Raw,
+    Records,
+    Republisher,
+    Results,
+)
+
+from headwater.config import SourceConfig
+from headwater.contracts.messages import RawDocument, TaskStatus
+from headwater.contracts.schemas import committed_event_schemas
+from headwater.runtime.settings import project_dir
+from worker.bootstrap import Container, build
+from worker.service_layer.process import Busy, Processed, Unprocessable
+from worker.service_layer.rollback import RollbackError
+
+CONFIG = SourceConfig.model_validate({
+    "source_id": "prices",
+    "ingestion": {"mode": "push"},
+    "parse": {"format": "csv"},
+    "map": {"fields": {"sku": "Product Code"}, "standard_fields": ["sku", "name", "price"]},
+    "validate": {"fields": {"price": {"type": "number", "required": True, "min": 0}}},
+    "store": {"key": ["sku"], "history": "scd2"},
+    "events": {"records_changed_batch": 2},
+})
+
+
+class App:
+    def __init__(self) -> None:
+        self.clock, self.raw, self.records, self.log = Clock(), Raw(), Records(), Log()
+        self.datasets, self.audit, self.events, self.results = Datasets(), Audit(), Events(), Results()
+        self.letters, self.republisher = Letters(), Republisher()
+        self.c: Container = build(raw=self.raw, blobs=Blobs(), configs=Configs({("prices", 1): CONFIG}),
+                                  records=self.records, parsing_log=self.log, datasets=self.datasets,
+                                  audit=self.audit, events=self.events, results=self.results,
+                                  letters=self.letters, republisher=self.republisher, clock=self.clock)
+
+
+def doc(content: str, task: str = "prices:t1", key: str = "page-1", version: int = 1) -> RawDocument:
+    return RawDocument(source_id="prices", config_version=version, task_id=task, run_id="r1", document_key=key,
+                       content_type="text/csv", content=content, fetched_at=datetime(2026, 2, 1, tzinfo=UTC))
+
+
+CSV1 = "Product Code,Name,Price,Colour\nA,Bolt,1.50,red\nB,Nut,-2,blue\nC,Screw,abc,\nD,Washer,0.10,\n"
+
+
+@pytest.fixture
+def app() -> App:
+    return App()
+
+
+async def test_partial_success_stores_good_rows_and_logs_bad_ones(app: App) -> None:
+    out = await app.c.processor.handle(doc(CSV1))
+
+    assert isinstance(out, Processed) and out.status is TaskStatus.PARTIAL
+    assert sorted(app.records.rows) == ["prices:A", "prices:D"]
+    a = app.records.rows["prices:A"]["data"]
+    assert a == {"sku": "A", "name": "Bolt", "price": 1.5, "characteristics": {"Colour": "red"}}
+    assert sorted((e["row"], e["field"]) for e in app.log.entries.values()) == [(3, "price"), (4, "price")]
+    assert all(e["excerpt"] and e["document_id"] == out.document_id for e in app.log.entries.values())
+    assert app.events.types() == ["document.stored", "records.changed"]
+    assert app.results.results[-1].status is TaskStatus.PARTIAL and app.results.results[-1].counts["rows_rejected"] == 2
+
+
+async def test_duplicate_content_is_acknowledged_counted_and_not_parsed_again(app: App) -> None:
+    first = await app.c.processor.handle(doc(CSV1))
+    logged = len(app.log.entries)
+    again = await app.c.processor.handle(doc(CSV1, task="prices:t2"))
+
+    assert isinstance(again, Processed) and again.status is TaskStatus.DUPLICATE
+    assert again.document_id == first.document_id  # type: ignore[union-attr]
+    assert app.raw.docs[first.document_id]["duplicates"] == 1  # type: ignore[union-attr]
+    assert len(app.log.entries) == logged and app.events.types()[-1] == "document.duplicate"
+    assert app.results.results[-1].status is TaskStatus.DUPLICATE
+
+
+async def test_redelivery_during_processing_retries_and_a_stale_claim_is_taken_over(app: App) -> None:
+    await app.raw.claim("prices:" + __import__("hashlib").sha256(CSV1.encode()).hexdigest(), {}, app.clock.now(), 300)
+    assert isinstance(await app.c.processor.handle(doc(CSV1)), Busy)
+    app.clock.tick(600)
+    out = await app.c.processor.handle(doc(CSV1))
+    assert isinstance(out, Processed) and len(app.records.rows) == 2
+
+
+async def test_changed_price_makes_a_new_version_and_unchanged_rows_do_not(app: App) -> None:
+    await app.c.processor.handle(doc(CSV1))
+    app.clock.tick()
+    await app.c.processor.handle(doc(CSV1.replace("1.50", "1.75"), task="prices:t2"))
+
+    assert app.records.rows["prices:A"]["version"] == 2
+    assert app.records.rows["prices:D"]["version"] == 1
+    v1, v2 = app.records.versions["prices:A:v1"], app.records.versions["prices:A:v2"]
+    assert (v1["is_current"], v1["valid_to"]) == (False, app.clock.now())
+    assert (v2["is_current"], v2["valid_to"], v2["data"]["price"]) == (True, None, 1.75)
+    changed = [e for e in app.events.events if e.type == "records.changed"]  # type: ignore[attr-defined]
+    assert changed[-1].updated == ["A"] and changed[-1].created == []  # type: ignore[attr-defined]
+
+
+async def test_unparseable_document_is_logged_announced_and_dropped(app: App) -> None:
+    bad = RawDocument(source_id="prices", config_version=1, task_id="prices:t9", document_key="upload/x",
+                      content_type="text/csv", encoding="base64", content="//79/w==",  # not decodable as text
+                      fetched_at=datetime(2026, 2, 1, tzinfo=UTC))
+    cfg = SourceConfig.model_validate({**CONFIG.model_dump(by_alias=True), "parse": {"format": "csv",
+                                                                                    "encoding": "utf-8"}})
+    app.c.processor._configs = Configs({("prices", 1): cfg})  # type: ignore[attr-defined]
+    out = await app.c.processor.handle(bad)
+
+    assert isinstance(out, Unprocessable) and "not valid utf-8" in out.error
+    assert app.events.types() == ["task.failed"] and app.results.results[-1].status is TaskStatus.FAILED
+    assert app.raw.docs[out.document_id or ""]["status"] == "failed"  # type: ignore[index]
+
+
+async def test_unknown_config_version_is_unprocessable(app: App) -> None:
+    out = await app.c.processor.handle(doc(CSV1, version=9))
+    assert isinstance(out, Unprocessable) and "version 9 not found" in out.error
+
+
+async def test_rollback_restores_previous_versions_and_removes_created_records(app: App) -> None:
+    await app.c.processor.handle(doc(CSV1))
+    app.clock.tick()
+    second = await app.c.processor.handle(doc(CSV1.replace("1.50", "1.75") + "E,Pin,3,\n", task="prices:t2"))
+    assert isinstance(second, Processed)
+
+    result = await app.c.rollback.rollback(second.document_id)
+
+    assert (result.restored, result.removed, result.conflicts) == (1, 1, 0)
+    assert app.records.rows["prices:A"]["version"] == 1 and app.records.rows["prices:A"]["data"]["price"] == 1.5
+    assert "prices:E" not in app.records.rows
+    assert app.events.types()[-1] == "records.rolled_back"
+    assert any(e["step"] == "rollback" for e in app.audit.entries.values())
+    with pytest.raises(RollbackError, match="already rolled back"):
+        await app.c.rollback.rollback(second.document_id)
+
+
+async def test_records_changed_is_batched(app: App) -> None:
+    await app.c.processor.handle(doc("Product Code,Price\nA,1\nB,2\nC,3\n"))
+    batches = [e for e in app.events.events if e.type == "records.changed"]  # type: ignore[attr-defined]
+    assert [(b.batch, b.batches, b.created) for b in batches] == [(1, 2, ["A", "B"]), (2, 2, ["C"])]  # type: ignore[attr-defined]
+
+
+async def test_emitted_events_match_the_published_json_schemas(app: App) -> None:
+    await app.c.processor.handle(doc(CSV1))
+    await app.c.processor.handle(doc(CSV1, task="prices:t2"))
+    schemas = committed_event_schemas(project_dir())
+    assert set(schemas) == {"document.stored", "document.duplicate", "records.changed", "records.rolled_back",
+                            "task.failed"}
+    for event in app.events.events:
+        data: dict[str, Any] = event.model_dump(mode="json")
+        jsonschema.validate(data, schemas[data["type"]])
+
+
+async def test_dead_letters_are_kept_and_replayed_once(app: App) -> None:
+    await app.c.dead_letters.receive({"id": "e1", "data": {"source_id": "prices", "task_id": "t"}}, "raw-documents")
+    assert [d["_id"] for d in await app.c.dead_letters.list()] == ["e1"]
+    assert await app.c.dead_letters.replay("e1")
+    assert app.republisher.sent == [("raw-documents", {"source_id": "prices", "task_id": "t"})]
+    assert not await app.c.dead_letters.replay("e1")
+    assert await app.c.dead_letters.list() == []
