@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from typing import Any
 
 from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus, TimeWindow
 from planner.domain.sources import StoredSource
+from planner.domain.watermarks import RunStatus, run_status_from_results
 from planner.service_layer.planning import Run, SourceState
 from planner.service_layer.ports import RegisteredJob
 
@@ -99,6 +101,7 @@ class FakePublisher:
         self.attempts = 0
 
     async def publish(self, task: FetchTask) -> None:
+        await asyncio.sleep(0)  # a real publish yields to other tasks
         self.attempts += 1
         if self.fail_from is not None and len(self.published) >= self.fail_from:
             raise PublishFailed("pubsub unavailable")
@@ -119,6 +122,15 @@ class FakeRuns:
     async def get(self, run_id: str) -> Run | None:
         run = self.runs.get(run_id)
         return copy.deepcopy(run) if run else None
+
+    async def record_task(self, run_id: str, task_id: str, status: str, now: datetime) -> Run | None:
+        run = self.runs.get(run_id)
+        if run is None:
+            return None
+        run.task_status.setdefault(task_id, status)
+        if not (run.status in (RunStatus.FAILED, RunStatus.SKIPPED) and run.error):
+            run.status = run_status_from_results(run.task_ids, run.task_status)
+        return copy.deepcopy(run)
 
     async def list(self, source_id: str | None = None, limit: int = 50) -> list[Run]:
         runs = [r for r in self.runs.values() if source_id in (None, r.source_id)]

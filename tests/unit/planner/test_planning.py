@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ def make(publisher: FakePublisher | None = None, now: datetime = T0 + 3 * H, cap
     clock = FixedClock(now)
     runs, state = FakeRuns(), FakeState()
     pub = publisher or FakePublisher()
-    planning = PlanningService(pub, runs, state, clock, owner="p1", global_cap=cap)
+    planning = PlanningService(pub, runs, state, clock, owner="p1", global_cap=cap, publish_wait_max=0.001)
     results = ResultService(runs, state, clock, FakeLedger())
     return planning, results, pub, runs, state, clock
 
@@ -137,3 +138,12 @@ async def test_backfill_plans_every_window_once_within_the_cap() -> None:
     ids = [t.task_id for t in pub.published]
     assert len(ids) == len(set(ids)) == 10
     assert (await state.get("orders")).planned_until is None  # backfill does not move the watermark
+
+
+async def test_concurrent_triggers_in_one_replica_plan_once() -> None:
+    planning, _, pub, _, _, _ = make()
+
+    results = await asyncio.gather(*(planning.plan(source(WINDOW), manual=True) for _ in range(4)))
+
+    assert sorted(r.outcome.value for r in results) == ["planned", "skipped", "skipped", "skipped"]
+    assert len(pub.published) == 3

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
+from headwater.edge.mongo import is_duplicate_key, upsert_retrying
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from planner.domain.watermarks import RunStatus
+from planner.domain.watermarks import RunStatus, run_status_from_results
 from planner.service_layer.planning import Run, SourceState
 
 __all__ = ["MongoRunRepository", "MongoStateRepository", "MongoTaskLedger"]
@@ -56,15 +57,18 @@ class MongoStateRepository:
         try:
             doc = await self._state.find_one_and_update(free, {"$set": {"lease": lease}}, upsert=True,
                                                          return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:  # the document exists and its lease is held by someone else
-            return False
+        except OperationFailure as exc:  # the document exists and its lease is held by someone else
+            if is_duplicate_key(exc):
+                return False
+            raise
         return doc is not None and doc.get("lease", {}).get("owner") == owner
 
     async def release_lease(self, source_id: str, owner: str) -> None:
         await self._state.update_one({"_id": source_id, "lease.owner": owner}, {"$set": {"lease": None}})
 
     async def set_planned_until(self, source_id: str, value: datetime, origin: datetime) -> None:
-        await self._state.update_one({"_id": source_id}, {"$set": {"planned_until": value}}, upsert=True)
+        await upsert_retrying(lambda: self._state.update_one({"_id": source_id}, {"$set": {"planned_until": value}},
+                                                             upsert=True))
         await self._state.update_one({"_id": source_id, "completed_until": None},
                                      {"$set": {"completed_until": origin}})
 
@@ -116,6 +120,23 @@ class MongoRunRepository:
     async def update(self, run: Run) -> None:
         await self._runs.replace_one({"_id": run.run_id}, _run_doc(run), upsert=True)
 
+    async def record_task(self, run_id: str, task_id: str, status: str, now: datetime) -> Run | None:
+        """Add a task's final status (once), then set the run status derived from all of them.
+        The status write is conditional on the number of task statuses it was derived from,
+        so a concurrent result that saw more of them wins."""
+        await self._runs.update_one({"_id": run_id, "task_status.task_id": {"$ne": task_id}},
+                                    {"$push": {"task_status": {"task_id": task_id, "status": status}}})
+        doc = await self._runs.find_one({"_id": run_id})
+        if doc is None:
+            return None
+        run = _run(doc)
+        if run.status in (RunStatus.FAILED, RunStatus.SKIPPED) and run.error:
+            return run
+        run.status = run_status_from_results(run.task_ids, run.task_status)
+        await self._runs.update_one({"_id": run_id, "task_status": {"$size": len(run.task_status)}},
+                                    {"$set": {"status": run.status.value, "updated_at": now}})
+        return run
+
     async def get(self, run_id: str) -> Run | None:
         doc = await self._runs.find_one({"_id": run_id})
         return _run(doc) if doc else None
@@ -152,8 +173,8 @@ class MongoTaskLedger:
             update["$set"]["run_id"] = result.run_id
         if result.window is not None:
             update["$set"]["window"] = _window_doc(result.window)
-        doc = await self._tasks.find_one_and_update({"_id": result.task_id}, update, upsert=True,
-                                                    return_document=ReturnDocument.AFTER)
+        doc = await upsert_retrying(lambda: self._tasks.find_one_and_update(
+            {"_id": result.task_id}, update, upsert=True, return_document=ReturnDocument.AFTER))
         progress = _Progress(result.source_id, doc.get("run_id"), None, None, window=_window(doc.get("window")))
         for rep in doc.get("reports", []):
             if rep["reporter"] == "collection-model":

@@ -13,6 +13,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from headwater.edge.mongo import upsert_retrying
 from planner.domain.sources import StoredSource
 from planner.service_layer.ports import RegisteredJob
 
@@ -95,11 +96,11 @@ class MongoJobRegistry:
         return [self._to_job(doc) async for doc in self._jobs.find({})]
 
     async def put(self, job: RegisteredJob) -> None:
-        await self._jobs.replace_one(
+        await upsert_retrying(lambda: self._jobs.replace_one(
             {"_id": job.source_id},
             {"name": job.name, "source_id": job.source_id, "schedule": job.schedule,
              "config_version": job.config_version, "registered_at": job.registered_at},
-            upsert=True)
+            upsert=True))
 
     async def remove(self, source_id: str) -> None:
         await self._jobs.delete_one({"_id": source_id})

@@ -96,6 +96,10 @@ class RunRepository(Protocol):
 
     async def get(self, run_id: str) -> Run | None: ...
 
+    async def record_task(self, run_id: str, task_id: str, status: str, now: datetime) -> Run | None:
+        """Record a task's final status once and update the run's status atomically."""
+        ...
+
     async def list(self, source_id: str | None = None, limit: int = 50) -> list[Run]: ...
 
 
@@ -119,7 +123,7 @@ def _go_duration_seconds(text: str) -> int:
 class PlanningService:
     def __init__(self, publisher: WorkPublisher, runs: RunRepository, state: StateRepository, clock: Clock,
                  *, owner: str, global_cap: int = 100, lease_ttl: timedelta = timedelta(minutes=2),
-                 publish_attempts: int = 4) -> None:
+                 publish_attempts: int = 4, publish_wait_max: float = 3.0) -> None:
         self._publisher = publisher
         self.runs = runs
         self.state = state
@@ -128,17 +132,19 @@ class PlanningService:
         self._cap = global_cap
         self._lease_ttl = lease_ttl
         self._attempts = publish_attempts
+        self._wait_max = publish_wait_max
 
     async def plan(self, source: StoredSource, *, manual: bool) -> TriggerResult:
         now = self._clock.now()
-        if not await self.state.try_lease(source.source_id, self._owner, now, self._lease_ttl):
+        owner = f"{self._owner}:{uuid.uuid4().hex[:12]}"  # one lease per planning, even within a replica
+        if not await self.state.try_lease(source.source_id, owner, now, self._lease_ttl):
             skipped_counter.add(1, {"source_id": source.source_id, "reason": "leased"})
             log.info("trigger skipped: another planning of this source is under way", source_id=source.source_id)
             return TriggerResult(TriggerOutcome.SKIPPED, source.source_id, detail="already being planned")
         try:
             return await self._plan_locked(source, now, manual)
         finally:
-            await self.state.release_lease(source.source_id, self._owner)
+            await self.state.release_lease(source.source_id, owner)
 
     async def _plan_locked(self, source: StoredSource, now: datetime, manual: bool) -> TriggerResult:
         policy = window_policy(source.config)
@@ -197,7 +203,8 @@ class PlanningService:
         try:
             for task in tasks:
                 async for attempt in AsyncRetrying(stop=stop_after_attempt(self._attempts),
-                                                   wait=wait_exponential_jitter(initial=0.2, max=3),
+                                                   wait=wait_exponential_jitter(initial=min(0.2, self._wait_max),
+                                                                                max=self._wait_max),
                                                    retry=retry_if_exception_type(Exception), reraise=True):
                     with attempt:
                         await self._publisher.publish(task)

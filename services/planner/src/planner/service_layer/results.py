@@ -13,7 +13,7 @@ from typing import Protocol
 import structlog
 from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
 
-from planner.domain.watermarks import advance_completed, run_status_from_results
+from planner.domain.watermarks import advance_completed
 from planner.service_layer.planning import RunRepository, StateRepository
 from planner.service_layer.ports import Clock
 
@@ -83,13 +83,7 @@ class ResultService:
         return status
 
     async def _update_run(self, run_id: str, task_id: str, status: str) -> None:
-        run = await self._runs.get(run_id)
-        if run is None or run.task_status.get(task_id) == status:
-            return
-        run.task_status[task_id] = status
-        run.status = run_status_from_results(run.task_ids, run.task_status)
-        run.updated_at = self._clock.now()
-        await self._runs.update(run)
+        await self._runs.record_task(run_id, task_id, status, self._clock.now())
 
     async def _complete_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
         await self._state.add_done_window(source_id, task_id, window)
