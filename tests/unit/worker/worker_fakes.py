@@ -32,6 +32,9 @@ class Raw:
             self.docs[document_id] = {**meta, "status": "processing", "claimed_at": now, "duplicates": 0}
             return Claim("new", document_id)
         doc = self.docs[document_id]
+        if doc["status"] == "failed":
+            doc["status"] = "processing"
+            return Claim("new", document_id)
         if doc["status"] == "processing":
             if doc["claimed_at"] < now - timedelta(seconds=stale_after_s):
                 doc["claimed_at"] = now

@@ -50,5 +50,6 @@ def snapshot() -> dict[str, int]:
     for rm in data.resource_metrics if data else []:
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
-                totals[metric.name] = sum(int(p.value) for p in metric.data.data_points)
+                if metric.name.startswith("headwater."):  # counters only (not the HTTP histograms)
+                    totals[metric.name] = sum(int(getattr(p, "value", 0)) for p in metric.data.data_points)
     return totals

@@ -1,13 +1,10 @@
 """Settings of the planner service (environment, see headwater.edge.settings)."""
 
 from headwater.edge.settings import ServiceSettings
-from pydantic import SecretStr
-
 __all__ = ["Settings"]
 
 
 class Settings(ServiceSettings):
     """Planner settings (``HEADWATER_*``)."""
 
-    api_token: SecretStr | None = None
     max_work_items_per_run: int = 100

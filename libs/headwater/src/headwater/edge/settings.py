@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("APP_API_TOKEN"),
         description="when set, every call from daprd must carry it as dapr-api-token",
     )
+    api_token: SecretStr | None = Field(default=None, description="operator API token; else the secret "
+                                        "headwater:api_token from the Dapr secret store")
     mongodb_uri: str = Field(default="mongodb://127.0.0.1:27018/",
                              validation_alias=AliasChoices("MONGODB_URI"))
     mongodb_database: str = Field(default="headwater", validation_alias=AliasChoices("MONGODB_DATABASE"))

@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 
 from headwater.contracts.messages import FetchTask
 from headwater.contracts.topics import WORK_ITEMS
+from headwater.edge.auth import ApiTokenProvider, RequireToken
 from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.configs import ConfigNotFoundError, PlannerConfigClient
 from headwater.edge.logging import configure_logging
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              platform_allowlist=settings.allow_private_hosts)
         app.state.work = WorkHandler(configs, fetch, publisher)
         app.state.configs, app.state.publisher = configs, publisher
+        api_token = settings.api_token.get_secret_value() if settings.api_token else None
+        app.state.tokens = ApiTokenProvider(sidecar, api_token)
         log.info("collection-model started", port=settings.app_port)
         yield
         await client.aclose()
@@ -82,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Outcome.SUCCESS
 
     @app.post("/api/v1/sources/{source_id}/uploads", tags=["uploads"], status_code=202)
-    async def upload(source_id: str, request: Request) -> dict[str, Any]:
+    async def upload(source_id: str, request: Request, _auth: RequireToken) -> dict[str, Any]:
         """Push mode: a CSV, XLSX or JSON file becomes a raw document like a fetched body."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         if content_type not in UPLOAD_TYPES:

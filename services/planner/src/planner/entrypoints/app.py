@@ -25,7 +25,7 @@ from planner.adapters.mongo_planning import MongoRunRepository, MongoStateReposi
 from planner.adapters.mongo_sources import MongoJobRegistry, MongoSourceRepository
 from planner.bootstrap import Container, build
 from planner.entrypoints import runs_api, sources_api
-from planner.entrypoints.auth import ApiTokenProvider
+from headwater.edge.auth import ApiTokenProvider
 from planner.service_layer.triggers import TriggerOutcome
 from planner.settings import Settings
 

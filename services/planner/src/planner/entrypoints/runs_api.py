@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from planner.bootstrap import Container
-from planner.entrypoints.auth import RequireToken
+from headwater.edge.auth import RequireToken
 from planner.service_layer.planning import Run
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])

@@ -9,7 +9,7 @@ from headwater.config import SourceConfig
 from pydantic import ValidationError
 
 from planner.domain.sources import StoredSource
-from planner.entrypoints.auth import RequireToken
+from headwater.edge.auth import RequireToken
 from planner.service_layer.sources import ConcurrentUpdateError, SourceService
 from planner.service_layer.triggers import TriggerOutcome, TriggerService
 

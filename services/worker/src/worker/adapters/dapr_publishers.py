@@ -8,8 +8,11 @@ from headwater.contracts.events import _Event
 from headwater.contracts.messages import TaskResult
 from headwater.contracts.topics import INGESTION_EVENTS, PUBSUB, TASK_RESULTS
 from headwater.edge.sidecar import DaprSidecar
+from headwater.telemetry import counter
 
 __all__ = ["DaprEventPublisher", "DaprRepublisher", "DaprResultPublisher"]
+
+events_counter = counter("headwater.worker.events_emitted", "domain events published on ingestion-events")
 
 
 class DaprEventPublisher:
@@ -23,6 +26,7 @@ class DaprEventPublisher:
         await self._sidecar.publish(PUBSUB, INGESTION_EVENTS, data, metadata={
             "cloudevent.type": data["type"], "cloudevent.id": event.idempotency_key,
             "cloudevent.subject": event.source_id})
+        events_counter.add(1, {"type": data["type"]})
 
 
 class DaprResultPublisher:

@@ -57,14 +57,17 @@ class MongoRawDocuments:
             return Claim("new", document_id)
         except DuplicateKeyError:
             pass
-        # an earlier delivery stopped half-way (crash) → take it over once it is stale
+        # an earlier delivery stopped half-way (crash) → take it over once it is stale; a document
+        # that failed (nothing of it was stored) is processed again, e.g. when replayed from the DLQ
+        stale = now - timedelta(seconds=stale_after_s)
         taken = await self._docs.find_one_and_update(
-            {"_id": document_id, "status": "processing", "claimed_at": {"$lt": now - timedelta(seconds=stale_after_s)}},
-            {"$set": {"claimed_at": now}, "$inc": {"deliveries": 1}}, return_document=ReturnDocument.AFTER)
+            {"_id": document_id, "$or": [{"status": "processing", "claimed_at": {"$lt": stale}}, {"status": "failed"}]},
+            {"$set": {"claimed_at": now, "status": "processing"}, "$inc": {"deliveries": 1}},
+            return_document=ReturnDocument.AFTER)
         if taken is not None:
             return Claim("new", document_id)
         existing = await self._docs.find_one_and_update(
-            {"_id": document_id, "status": {"$in": ["processed", "failed"]}}, {"$inc": {"duplicates": 1}})
+            {"_id": document_id, "status": "processed"}, {"$inc": {"duplicates": 1}})
         return Claim(existing["status"] if existing else "in_progress", document_id)
 
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None:

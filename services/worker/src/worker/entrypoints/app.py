@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 from headwater.contracts.messages import RawDocument
 from headwater.contracts.topics import RAW_DOCUMENTS, dead_letter
+from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.configs import PlannerConfigClient
 from headwater.edge.logging import configure_logging
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit=MongoAuditLog(db), events=DaprEventPublisher(sidecar), results=DaprResultPublisher(sidecar),
             letters=MongoDeadLetterStore(db), republisher=DaprRepublisher(sidecar))
         app.state.db = db
+        api_token = settings.api_token.get_secret_value() if settings.api_token else None
+        app.state.tokens = ApiTokenProvider(sidecar, api_token)
         log.info("worker started", port=settings.app_port)
         yield
         await sidecar.aclose()

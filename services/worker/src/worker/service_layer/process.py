@@ -91,7 +91,7 @@ class DocumentProcessor:
         claim = await self._raw.claim(doc_id, meta, now, self._stale)
         if claim.state == "in_progress":
             return Busy(doc_id)
-        if claim.state in ("processed", "failed"):
+        if claim.state == "processed":
             return await self._duplicate(doc, doc_id, digest, now)
         await self._audit_step(doc, doc_id, "dedup", "new", {"size_bytes": len(content)})
         try:

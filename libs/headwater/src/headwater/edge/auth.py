@@ -1,4 +1,5 @@
-"""Bearer-token check of the planner's API; the token comes from settings or the secret store."""
+"""Bearer-token check of the operator APIs (planner, worker, uploads); the token comes from settings
+or the Dapr secret store."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ async def _require_token(request: Request) -> None:
     provider: ApiTokenProvider = request.app.state.tokens
     expected = await provider.token()
     if not expected:
-        raise HTTPException(401, "no API token is configured on the planner (HEADWATER_API_TOKEN or "
+        raise HTTPException(401, "no API token is configured (HEADWATER_API_TOKEN or "
                                  f"the secret {API_TOKEN_SECRET!r})")
     header = request.headers.get("authorization", "")
     given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
