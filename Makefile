@@ -2,13 +2,14 @@
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup up down status lint test test-unit test-integration bench schema
+.PHONY: setup up down status lint test test-unit test-integration bench schema demo
 
 setup:
 	@bash scripts/setup.sh
 
 up: setup
 	@.venv/bin/headwater up
+	@.venv/bin/headwater demo
 
 down:
 	@if [ -x .venv/bin/headwater ]; then .venv/bin/headwater down; else echo "nothing to stop (no .venv)"; fi
@@ -35,3 +36,6 @@ bench:
 
 schema:
 	@$(PY) -m headwater.config.schema
+
+demo:
+	@.venv/bin/headwater demo

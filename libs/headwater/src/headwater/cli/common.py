@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -16,8 +18,9 @@ from headwater.cli.client import ApiClient, ApiError, Unreachable, default_api_u
 
 __all__ = ["ApiUrl", "Output", "OutputOpt", "Token", "client", "console", "err", "fail", "handle", "print_data"]
 
-console = Console()
-err = Console(stderr=True)
+# outside a terminal (CI logs, pipes) rich would wrap tables at 80 columns
+console = Console(width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "140")))
+err = Console(stderr=True, width=None if sys.stderr.isatty() else int(os.environ.get("COLUMNS", "140")))
 
 EXIT_INVALID, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from headwater.cli import data_cmds, runs_cmds, runtime_cmds, sources_cmds
+from headwater.cli import data_cmds, demo_cmds, runs_cmds, runtime_cmds, sources_cmds
 
 app = typer.Typer(name="headwater", help="Headwater: configuration-driven data ingestion on Dapr.",
                   no_args_is_help=True, add_completion=False)
@@ -23,6 +23,7 @@ app.add_typer(data_cmds.dlq_app, name="dlq")
 app.add_typer(data_cmds.datasets_app, name="datasets")
 app.command("upload")(data_cmds.upload)
 app.command("summary")(data_cmds.summary)
+app.command("demo")(demo_cmds.demo)
 
 
 def main() -> None:

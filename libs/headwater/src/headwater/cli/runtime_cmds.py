@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from headwater.cli.common import console, err
 from headwater.runtime import postgres
 from headwater.runtime.binaries import RuntimeNotFoundError, resolve_runtime
 from headwater.runtime.procs import PortInUseError, StartError
 from headwater.runtime.settings import RuntimeSettings
 from headwater.runtime.stack import Stack
 
-console = Console()
-err = Console(stderr=True)
+
 
 
 def setup() -> None:

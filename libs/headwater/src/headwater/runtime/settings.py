@@ -31,7 +31,8 @@ def project_dir() -> Path:
 
 @dataclass(frozen=True)
 class Ports:
-    """Every port the stack binds, on 127.0.0.1."""
+    """Every port the stack binds, on 127.0.0.1 — all below Linux's ephemeral range (32768+), so an
+    outgoing connection's source port can never be sitting on one of them."""
 
     scheduler: int
     scheduler_healthz: int
@@ -46,11 +47,11 @@ class Ports:
     @classmethod
     def with_offset(cls, offset: int) -> Ports:
         return cls(
-            scheduler=50106 + offset,
-            scheduler_healthz=58081 + offset,
-            scheduler_metrics=59091 + offset,
-            etcd_client=52379 + offset,
-            etcd_peer=52380 + offset,
+            scheduler=30106 + offset,
+            scheduler_healthz=30081 + offset,
+            scheduler_metrics=30091 + offset,
+            etcd_client=30379 + offset,
+            etcd_peer=30380 + offset,
             redis=6380 + offset,
             postgres=5433 + offset,
             ferretdb=27018 + offset,

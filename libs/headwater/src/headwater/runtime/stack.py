@@ -51,6 +51,7 @@ class AppEndpoint:
     app_port: int
     dapr_http_port: int
     dapr_grpc_port: int
+    dapr_internal_grpc_port: int
     metrics_port: int
     app_dir: Path
 
@@ -115,6 +116,7 @@ class Stack:
                 app_port=app["appPort"] + offset,
                 dapr_http_port=app["daprHTTPPort"] + offset,
                 dapr_grpc_port=app["daprGRPCPort"] + offset,
+                dapr_internal_grpc_port=app["daprInternalGRPCPort"] + offset,
                 metrics_port=app["metricsPort"] + offset,
                 app_dir=(self.settings.project / app["appDirPath"]).resolve(),
             )
@@ -147,7 +149,8 @@ class Stack:
         for app in run["apps"]:
             ep = endpoints[app["appID"]]
             app.update(appDirPath=str(ep.app_dir), appPort=ep.app_port, daprHTTPPort=ep.dapr_http_port,
-                       daprGRPCPort=ep.dapr_grpc_port, metricsPort=ep.metrics_port)
+                       daprGRPCPort=ep.dapr_grpc_port, daprInternalGRPCPort=ep.dapr_internal_grpc_port,
+                       metricsPort=ep.metrics_port)
             app["command"] = [self._python() if c.endswith(".venv/bin/python") else c
                               for c in app["command"]]
         self.run_file.write_text(yaml.safe_dump(run, sort_keys=False))
@@ -249,7 +252,8 @@ class Stack:
             ports = {k: v for k, v in ports.items() if k not in ("postgresql", "ferretdb")}
         for ep in self.apps().values():
             ports |= {f"{ep.app_id} app": ep.app_port, f"{ep.app_id} dapr http": ep.dapr_http_port,
-                      f"{ep.app_id} dapr grpc": ep.dapr_grpc_port, f"{ep.app_id} metrics": ep.metrics_port}
+                      f"{ep.app_id} dapr grpc": ep.dapr_grpc_port, f"{ep.app_id} metrics": ep.metrics_port,
+                      f"{ep.app_id} dapr internal grpc": ep.dapr_internal_grpc_port}
         check_ports_free(ports)
         timeout = self.settings.start_timeout_seconds
 
@@ -305,8 +309,14 @@ class Stack:
             self.secrets_file.write_text("{}\n")
             self.secrets_file.chmod(0o600)
         current = json.loads(self.secrets_file.read_text() or "{}")
-        if not current.get("headwater", {}).get("api_token"):
-            current.setdefault("headwater", {})["api_token"] = secrets.token_urlsafe(24)
+        changed = False
+        # the planner API token, and development keys for the example sources (demo-data checks them)
+        for group in ("headwater", "products-api", "google-sheets"):
+            name = "api_token" if group == "headwater" else "api_key"
+            if not current.get(group, {}).get(name):
+                current.setdefault(group, {})[name] = secrets.token_urlsafe(24)
+                changed = True
+        if changed:
             self.secrets_file.write_text(json.dumps(current, indent=2) + "\n")
 
     def api_token(self) -> str:
@@ -332,7 +342,7 @@ class Stack:
                 rt = resolve_runtime(self.settings, lambda _msg: None)
                 subprocess.run([str(rt.dapr), "stop", "-f", str(self.run_file)], capture_output=True,
                                timeout=30, env={**os.environ, "DAPR_RUNTIME_PATH": str(rt.slim_dir)})
-        for name in ("dapr", "ferretdb", "postgres", "scheduler", "redis"):
+        for name in ("demo-data", "dapr", "ferretdb", "postgres", "scheduler", "redis"):
             sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
             if stop_pidfile(self.run_dir / f"{name}.pid", sig):
                 stopped.append(name)
@@ -354,6 +364,23 @@ class Stack:
             scheduler_address=f"127.0.0.1:{self.ports.scheduler}", apps=apps, logs=logs,
             runtime_source=rt.source if rt else "", secrets_file=self.secrets_file,
         )
+
+    @property
+    def demo_port(self) -> int:
+        return 8190 + self.ports.offset
+
+    def start_demo_data(self, timeout: float = 30.0) -> str:
+        """Start the example data server (examples/demo-data); return its base URL."""
+        url = f"http://127.0.0.1:{self.demo_port}"
+        demo = Managed("demo-data", [self._python(), "-m", "demo_data"], self.run_dir, self.log_dir,
+                       env={**self._marker(), "DEMO_PORT": str(self.demo_port),
+                            "DEMO_SECRETS_FILE": str(self.secrets_file)})
+        if demo.alive():
+            return url
+        check_ports_free({"demo-data": self.demo_port})
+        demo.start()
+        demo.wait_ready(lambda: _http_status(f"{url}/healthz") == 200, timeout, "demo-data /healthz")
+        return url
 
     def restart_app(self, app_id: str, timeout: float = 30.0) -> int:
         """Restart one app process (not its sidecar), as a crash and restart would; returns the new pid.

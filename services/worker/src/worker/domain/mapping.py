@@ -1,4 +1,5 @@
-"""Column mapping: manual overrides win, then fuzzy matching onto standard fields; the
+"""Column mapping: manual overrides win, then fuzzy matching (rapidfuzz WRatio, so "Unit Price"
+finds ``price``) onto standard fields; the
 columns left over are kept under ``characteristics`` (or the configured name)."""
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def build_column_mapping(headers: list[str], rules: MappingRules) -> ColumnMappi
             for target in rules.standard_fields:
                 if target in taken:
                     continue
-                score = fuzz.token_sort_ratio(_norm(header), _norm(target))
+                score = fuzz.WRatio(_norm(header), _norm(target))
                 if score >= rules.fuzzy_threshold:
                     candidates.append((score, header, target))
         for score, header, target in sorted(candidates, key=lambda c: -c[0]):

@@ -1,0 +1,1 @@
+"""Local example data for the Headwater demo."""
