@@ -74,7 +74,7 @@ async def test_partial_success_stores_good_rows_and_logs_bad_ones(app: App) -> N
     assert a == {"sku": "A", "name": "Bolt", "price": 1.5, "characteristics": {"Colour": "red"}}
     assert sorted((e["row"], e["field"]) for e in app.log.entries.values()) == [(3, "price"), (4, "price")]
     assert all(e["excerpt"] and e["document_id"] == out.document_id for e in app.log.entries.values())
-    assert app.events.types() == ["document.stored", "records.changed"]
+    assert app.events.types() == ["records.changed", "document.stored"]
     assert app.results.results[-1].status is TaskStatus.PARTIAL and app.results.results[-1].counts["rows_rejected"] == 2
 
 
@@ -151,7 +151,7 @@ async def test_rollback_restores_previous_versions_and_removes_created_records(a
 async def test_records_changed_is_batched(app: App) -> None:
     await app.c.processor.handle(doc("Product Code,Price\nA,1\nB,2\nC,3\n"))
     batches = [e for e in app.events.events if e.type == "records.changed"]  # type: ignore[attr-defined]
-    assert [(b.batch, b.batches, b.created) for b in batches] == [(1, 2, ["A", "B"]), (2, 2, ["C"])]  # type: ignore[attr-defined]
+    assert [(b.batch, b.last, b.created) for b in batches] == [(1, False, ["A", "B"]), (2, True, ["C"])]  # type: ignore[attr-defined]
 
 
 async def test_emitted_events_match_the_published_json_schemas(app: App) -> None:
@@ -172,3 +172,14 @@ async def test_dead_letters_are_kept_and_replayed_once(app: App) -> None:
     assert app.republisher.sent == [("raw-documents", {"source_id": "prices", "task_id": "t"})]
     assert not await app.c.dead_letters.replay("e1")
     assert await app.c.dead_letters.list() == []
+
+
+async def test_a_large_document_is_stored_in_bounded_batches(app: App) -> None:
+    rows = "".join(f"K{i},{i % 97}.5\n" for i in range(4500))
+    out = await app.c.processor.handle(doc("Product Code,Price\n" + rows))
+
+    assert isinstance(out, Processed) and out.counts["records_created"] == 4500
+    assert len(app.records.rows) == 4500
+    assert sorted(app.datasets.batches) == [f"{out.document_id}:{n:06d}" for n in (1, 2, 3)]
+    changed = [e for e in app.events.events if e.type == "records.changed"]  # type: ignore[attr-defined]
+    assert sum(len(e.created) for e in changed) == 4500 and [e.last for e in changed].count(True) == 1  # type: ignore[attr-defined]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from headwater.config import SourceConfig
 from headwater.contracts.events import _Event
 from headwater.contracts.messages import ContentReference, TaskResult
-from worker.service_layer.ports import Claim, StoredRecord
+from worker.service_layer.ports import Claim, RecordChange, StoredRecord
 
 
 class Clock:
@@ -117,6 +118,16 @@ class Log:
 class Datasets:
     def __init__(self) -> None:
         self.versions: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, list[RecordChange]] = {}
+
+    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None:
+        if changes:
+            self.batches.setdefault(f"{version_id}:{batch:06d}", list(changes))
+
+    async def changes(self, version_id: str) -> AsyncIterator[RecordChange]:
+        for key in sorted(k for k in self.batches if k.startswith(version_id + ":")):
+            for change in self.batches[key]:
+                yield change
 
     async def record(self, version: dict[str, Any]) -> None:
         self.versions[version["_id"]] = copy.deepcopy(version)

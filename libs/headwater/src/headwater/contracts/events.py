@@ -48,15 +48,15 @@ class DocumentDuplicate(_Event):
 
 
 class RecordsChanged(_Event):
-    """Records created or changed by one document (keys batched, at most ``batch`` per event)."""
+    """Records created or changed by one document, in batches of at most ``events.records_changed_batch``
+    keys (``batch`` counts from 1; ``last`` marks the final batch of the document)."""
 
     type: Literal["records.changed"] = "records.changed"
     dataset_version: str
     batch: int
-    batches: int
+    last: bool
     created: list[str]
     updated: list[str]
-    counts: dict[str, int]
 
 
 class RecordsRolledBack(_Event):

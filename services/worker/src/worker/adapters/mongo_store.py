@@ -8,7 +8,8 @@ Bulk writes go through ``bulk`` (one helper, ≤ 1,000 operations a command).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from worker.service_layer.ports import Claim, StoredRecord
+from worker.service_layer.ports import Claim, RecordChange, StoredRecord
 
 __all__ = ["MongoAuditLog", "MongoDatasetVersions", "MongoParsingLog", "MongoRawDocuments",
            "MongoRecordStore", "bulk"]
@@ -126,6 +127,20 @@ class MongoParsingLog:
 class MongoDatasetVersions:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._versions = db["dataset_versions"]
+        self._changes = db["dataset_changes"]
+
+    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None:
+        if not changes:
+            return
+        doc = {"_id": f"{version_id}:{batch:06d}", "version_id": version_id, "batch": batch,
+               "changes": [[c.natural_key, c.new_version, c.previous_version] for c in changes]}
+        with contextlib.suppress(DuplicateKeyError):
+            await self._changes.insert_one(doc)
+
+    async def changes(self, version_id: str) -> AsyncIterator[RecordChange]:
+        async for doc in self._changes.find({"version_id": version_id}).sort("_id", 1):
+            for key, new, previous in doc["changes"]:
+                yield RecordChange(key, new, previous)
 
     async def record(self, version: Doc) -> None:
         await self._versions.replace_one({"_id": version["_id"]}, version, upsert=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,9 @@ from worker.domain.parsers import ParseOptions, parse_document
 from worker.domain.records import MissingKeyError, natural_key
 from worker.domain.validation import FieldRuleSpec, validate_record
 
-__all__ = ["Extraction", "extract_rows", "options_from"]
+__all__ = ["BATCH_ROWS", "Extraction", "extract_batches", "extract_rows", "options_from"]
+
+BATCH_ROWS = 2000
 
 TABLE_FORMATS = {"csv", "xlsx", "sheets_values"}
 EXCERPT = 300
@@ -53,14 +56,28 @@ def options_from(config: SourceConfig) -> tuple[ParseOptions, MappingRules | Non
 
 def extract_rows(content: bytes, config: SourceConfig, *, doc_id: str, source_id: str, task_id: str,
                  now: datetime) -> Extraction:
-    """Parse, map and validate every row; invalid rows become rejections (partial success).
+    """All rows at once (small documents and tests); see ``extract_batches``."""
+    total = Extraction()
+    for batch in extract_batches(content, config, doc_id=doc_id, source_id=source_id, task_id=task_id, now=now,
+                                 batch_rows=10**9):
+        total.rows += batch.rows
+        total.records += batch.records
+        total.rejections += batch.rejections
+        total.rejected_rows |= batch.rejected_rows
+    return total
+
+
+def extract_batches(content: bytes, config: SourceConfig, *, doc_id: str, source_id: str, task_id: str,
+                    now: datetime, batch_rows: int = BATCH_ROWS) -> Iterator[Extraction]:
+    """Parse, map and validate rows, yielding them in batches so memory stays bounded however
+    large the document. Invalid rows become rejections (partial success).
     Raises ``DocumentParseError`` when the document cannot be parsed at all."""
-    out = Extraction()
     if config.parse is None:
-        return out
+        return
     options, rules, checks, key_fields = options_from(config)
     table = options.format in TABLE_FORMATS
     column_mapping = None
+    out = Extraction()
     for row in parse_document(content, options):
         out.rows += 1
         if rules is None:
@@ -86,7 +103,11 @@ def extract_rows(content: bytes, config: SourceConfig, *, doc_id: str, source_id
                 out.rejections.append({"_id": f"{doc_id}:{row.row_number}:{fld}", "source_id": source_id,
                                        "task_id": task_id, "document_id": doc_id, "row": row.row_number,
                                        "field": fld, "reason": reason, "excerpt": excerpt, "logged_at": now})
-            continue
-        assert key is not None
-        out.records.append((key, clean, row.row_number))
-    return out
+        else:
+            assert key is not None
+            out.records.append((key, clean, row.row_number))
+        if out.rows >= batch_rows:
+            yield out
+            out = Extraction()
+    if out.rows:
+        yield out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from headwater.config import SourceConfig
@@ -80,7 +81,14 @@ class ParsingLog(Protocol):
 
 
 class DatasetVersions(Protocol):
+    """``dataset_versions`` (one per processed document) and ``dataset_changes`` (its changed
+    records, in batches: ``_id`` = ``<version>:<batch>``, so a repeat is a no-op)."""
+
     async def record(self, version: dict[str, Any]) -> None: ...
+
+    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None: ...
+
+    def changes(self, version_id: str) -> AsyncIterator[RecordChange]: ...
 
     async def get(self, version_id: str) -> dict[str, Any] | None: ...
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from headwater.contracts.events import DocumentDuplicate, DocumentStored, RecordsChanged, TaskFailed
@@ -27,7 +27,7 @@ from headwater.telemetry import counter
 
 from worker.domain.dedup import content_hash, raw_document_id
 from worker.domain.parsers import DocumentParseError
-from worker.service_layer.extract import Extraction, extract_rows
+from worker.service_layer.extract import extract_batches
 from worker.service_layer.ports import (
     AuditLog,
     BlobReader,
@@ -40,6 +40,10 @@ from worker.service_layer.ports import (
     ResultPublisher,
 )
 from worker.service_layer.storage import store_records
+
+if TYPE_CHECKING:
+    from headwater.config import EventsSpec
+    from worker.service_layer.ports import RecordChange
 
 __all__ = ["Busy", "DocumentProcessor", "Outcome", "Processed", "Unprocessable"]
 
@@ -99,11 +103,9 @@ class DocumentProcessor:
         except LookupError as exc:
             return await self._fail(doc, doc_id, "parse", f"no config: {exc}")
         try:
-            extraction = extract_rows(content, config, doc_id=doc_id, source_id=doc.source_id,
-                                      task_id=doc.task_id, now=now)
+            return await self._store(doc, doc_id, digest, config, content, now)
         except DocumentParseError as exc:
             return await self._fail(doc, doc_id, "parse", str(exc))
-        return await self._store(doc, doc_id, digest, config, extraction, now)
 
     async def _content(self, doc: RawDocument) -> bytes:
         if doc.reference is not None:
@@ -112,50 +114,41 @@ class DocumentProcessor:
             raise ValueError("raw document has neither content nor reference")
         return base64.b64decode(doc.content) if doc.encoding == "base64" else doc.content.encode("utf-8")
 
-    async def _store(self, doc: RawDocument, doc_id: str, digest: str, config: Any,
-                     extraction: Extraction, now: datetime) -> Processed:
-        if extraction.rejections:
-            await self._log.write(extraction.rejections)
-        await self._audit_step(doc, doc_id, "validate", "done", extraction.counts())
-        changes = await store_records(self._records, config, doc.source_id, doc_id, extraction.records, now)
+    async def _store(self, doc: RawDocument, doc_id: str, digest: str, config: Any, content: bytes,
+                     now: datetime) -> Processed:
+        """Batch by batch: log rejections, upsert records, remember the changes, announce them.
+        A parse error in a later batch leaves earlier batches stored; the redelivery or replay
+        of the document re-applies them as no-ops (deterministic ids, content hashes)."""
+        counts = {"rows": 0, "rows_valid": 0, "rows_rejected": 0, "records_created": 0, "records_updated": 0,
+                  "records_unchanged": 0}
+        announcer = _ChangeAnnouncer(self._events, doc.source_id, doc_id, now, config.events)
+        for number, batch in enumerate(extract_batches(content, config, doc_id=doc_id, source_id=doc.source_id,
+                                                       task_id=doc.task_id, now=now), start=1):
+            if batch.rejections:
+                await self._log.write(batch.rejections)
+            changes = await store_records(self._records, config, doc.source_id, doc_id, batch.records, now)
+            await self._datasets.add_changes(doc_id, number, changes.changes)
+            for key, value in {**batch.counts(), **changes.counts()}.items():
+                counts[key] += value
+            await announcer.add(changes.changes)
+        await announcer.finish()
         await self._datasets.record({"_id": doc_id, "source_id": doc.source_id, "task_id": doc.task_id,
-                                     "created_at": now, "rolled_back_at": None,
-                                     "changes": [c.__dict__ for c in changes.changes],
-                                     "counts": changes.counts()})
-        await self._audit_step(doc, doc_id, "store", "done", changes.counts())
-        counts = {**extraction.counts(), **changes.counts()}
-        status = TaskStatus.PARTIAL if extraction.rejections else TaskStatus.SUCCEEDED
+                                     "created_at": now, "rolled_back_at": None, "counts": counts})
+        await self._audit_step(doc, doc_id, "store", "done", counts)
+        status = TaskStatus.PARTIAL if counts["rows_rejected"] else TaskStatus.SUCCEEDED
         await self._raw.finish(doc_id, "processed", counts)
-        await self._announce(doc, doc_id, digest, extraction, changes, config, now)
+        if config.events is None or config.events.enabled:
+            await self._events.publish(DocumentStored(
+                idempotency_key=f"document.stored:{doc_id}", source_id=doc.source_id, occurred_at=now,
+                task_id=doc.task_id, document_id=doc_id, content_hash=digest, dataset_version=doc_id,
+                rows=counts["rows"], rows_valid=counts["rows_valid"], rows_rejected=counts["rows_rejected"],
+                linkage=doc.linkage))
         await self._results.publish(TaskResult(source_id=doc.source_id, task_id=doc.task_id, run_id=doc.run_id,
                                                reporter="worker", status=status, document_key=doc.document_key,
                                                counts=counts))
         stored_counter.add(1, {"source_id": doc.source_id})
         log.info("document stored", source_id=doc.source_id, document_id=doc_id, **counts)
         return Processed(status, doc_id, counts)
-
-    async def _announce(self, doc: RawDocument, doc_id: str, digest: str, extraction: Extraction,
-                        changes: Any, config: Any, now: datetime) -> None:
-        events_cfg = config.events
-        if events_cfg is not None and not events_cfg.enabled:
-            return
-        await self._events.publish(DocumentStored(
-            idempotency_key=f"document.stored:{doc_id}", source_id=doc.source_id, occurred_at=now,
-            task_id=doc.task_id, document_id=doc_id, content_hash=digest, dataset_version=doc_id,
-            rows=extraction.rows, rows_valid=len(extraction.records), rows_rejected=len(extraction.rejected_rows),
-            linkage=doc.linkage))
-        size = events_cfg.records_changed_batch if events_cfg is not None else 500
-        created = [c.natural_key for c in changes.changes if c.previous_version is None]
-        updated = [c.natural_key for c in changes.changes if c.previous_version is not None]
-        keyed = [("c", k) for k in created] + [("u", k) for k in updated]
-        batches = max(1, -(-len(keyed) // size)) if keyed else 0
-        for n in range(batches):
-            part = keyed[n * size:(n + 1) * size]
-            await self._events.publish(RecordsChanged(
-                idempotency_key=f"records.changed:{doc_id}:{n + 1}", source_id=doc.source_id, occurred_at=now,
-                dataset_version=doc_id, batch=n + 1, batches=batches,
-                created=[k for t, k in part if t == "c"], updated=[k for t, k in part if t == "u"],
-                counts=changes.counts()))
 
     async def _duplicate(self, doc: RawDocument, doc_id: str, digest: str, now: datetime) -> Processed:
         duplicate_counter.add(1, {"source_id": doc.source_id})
@@ -193,3 +186,42 @@ class DocumentProcessor:
                                  "at": self._clock.now(), "source_id": doc.source_id, "task_id": doc.task_id,
                                  "document_id": doc_id, "step": step, "outcome": outcome, "counts": counts,
                                  "error": error})
+
+
+class _ChangeAnnouncer:
+    """``records.changed`` events of at most ``records_changed_batch`` keys, published as the
+    batches are stored; one event is held back so the final one can say ``last``."""
+
+    def __init__(self, events: EventPublisher, source_id: str, doc_id: str, now: datetime,
+                 spec: EventsSpec | None) -> None:
+        self._events, self._source, self._doc, self._now = events, source_id, doc_id, now
+        self._size = spec.records_changed_batch if spec is not None else 500
+        self._enabled = spec is None or spec.enabled
+        self._pending: list[tuple[str, str]] = []
+        self._held: RecordsChanged | None = None
+        self._batch = 0
+
+    async def add(self, changes: list[RecordChange]) -> None:
+        if not self._enabled:
+            return
+        self._pending += [("c" if c.previous_version is None else "u", c.natural_key) for c in changes]
+        while len(self._pending) > self._size:
+            await self._emit(self._pending[:self._size])
+            self._pending = self._pending[self._size:]
+
+    async def finish(self) -> None:
+        if self._pending:
+            await self._emit(self._pending)
+            self._pending = []
+        if self._held is not None:
+            await self._events.publish(self._held.model_copy(update={"last": True}))
+            self._held = None
+
+    async def _emit(self, part: list[tuple[str, str]]) -> None:
+        if self._held is not None:
+            await self._events.publish(self._held)
+        self._batch += 1
+        self._held = RecordsChanged(
+            idempotency_key=f"records.changed:{self._doc}:{self._batch}", source_id=self._source,
+            occurred_at=self._now, dataset_version=self._doc, batch=self._batch, last=False,
+            created=[k for t, k in part if t == "c"], updated=[k for t, k in part if t == "u"])

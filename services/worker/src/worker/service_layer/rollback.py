@@ -47,8 +47,8 @@ class RollbackService:
             raise RollbackError(f"dataset version {version_id!r} was already rolled back")
         source_id, now = dataset["source_id"], self._clock.now()
         restored = removed = conflicts = 0
-        for change in dataset.get("changes", []):
-            key, new, previous = change["natural_key"], change["new_version"], change["previous_version"]
+        async for change in self._datasets.changes(version_id):
+            key, new, previous = change.natural_key, change.new_version, change.previous_version
             if previous is None:
                 if await self._records.remove_current(source_id, key, new):
                     removed += 1
