@@ -38,7 +38,7 @@ export UV_PYTHON_DOWNLOADS=never
 .venv/bin/uv pip install --python .venv/bin/python -q -r requirements.lock
 .venv/bin/uv pip install --python .venv/bin/python -q --no-deps \
   -e libs/headwater -e services/planner -e services/collection-model -e services/worker \
-  -e examples/plantation-mcp -e examples/demo-data
+  -e examples/plantation-mcp -e examples/demo-data -e examples/event-subscriber
 echo "python packages: $(.venv/bin/uv pip list --python .venv/bin/python 2>/dev/null | tail -n +3 | wc -l) installed (pinned in requirements.lock)"
 
 step "Dapr CLI, daprd, scheduler, FerretDB and the PostgreSQL extensions"

@@ -166,10 +166,12 @@ async def test_emitted_events_match_the_published_json_schemas(app: App) -> None
 
 
 async def test_dead_letters_are_kept_and_replayed_once(app: App) -> None:
-    await app.c.dead_letters.receive({"id": "e1", "data": {"source_id": "prices", "task_id": "t"}}, "raw-documents")
+    letter = {"source_id": "prices", "task_id": "t", "config_version": 0}
+    await app.c.dead_letters.receive({"id": "e1", "data": letter}, "raw-documents")
     assert [d["_id"] for d in await app.c.dead_letters.list()] == ["e1"]
     assert await app.c.dead_letters.replay("e1")
-    assert app.republisher.sent == [("raw-documents", {"source_id": "prices", "task_id": "t"})]
+    # replayed with the source's current config version (the operator fixed the config)
+    assert app.republisher.sent == [("raw-documents", {**letter, "config_version": 1})]
     assert not await app.c.dead_letters.replay("e1")
     assert await app.c.dead_letters.list() == []
 

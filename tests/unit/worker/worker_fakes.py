@@ -65,6 +65,12 @@ class Configs:
             raise LookupError(f"source {source_id!r} version {version} not found")
         return self.configs[(source_id, version)]
 
+    async def latest_version(self, source_id: str) -> int:
+        versions = [v for s, v in self.configs if s == source_id]
+        if not versions:
+            raise LookupError(f"source {source_id!r} not found")
+        return max(versions)
+
 
 class Records:
     def __init__(self) -> None:

@@ -46,5 +46,5 @@ def build(*, raw: RawDocuments, blobs: BlobReader, configs: ConfigSource, record
                                     parsing_log=parsing_log, datasets=datasets, audit=audit, events=events,
                                     results=results, clock=clock),
         rollback=RollbackService(datasets, records, audit, events, clock),
-        dead_letters=DeadLetterService(letters, republisher, clock),
+        dead_letters=DeadLetterService(letters, republisher, clock, versions=configs),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-__all__ = ["DeadLetterService", "DeadLetterStore", "Republisher"]
+__all__ = ["DeadLetterService", "DeadLetterStore", "LatestVersions", "Republisher"]
 
 
 class DeadLetterStore(Protocol):
@@ -22,9 +22,14 @@ class Republisher(Protocol):
     async def republish(self, topic: str, data: dict[str, Any]) -> None: ...
 
 
+class LatestVersions(Protocol):
+    async def latest_version(self, source_id: str) -> int: ...
+
+
 class DeadLetterService:
-    def __init__(self, store: DeadLetterStore, publisher: Republisher, clock: Any) -> None:
-        self._store, self._publisher, self._clock = store, publisher, clock
+    def __init__(self, store: DeadLetterStore, publisher: Republisher, clock: Any,
+                 versions: LatestVersions | None = None) -> None:
+        self._store, self._publisher, self._clock, self._versions = store, publisher, clock, versions
 
     async def receive(self, event: dict[str, Any], topic: str) -> None:
         """Keep a dead-lettered CloudEvent (``_id`` = its event id: a redelivery is a no-op)."""
@@ -37,9 +42,16 @@ class DeadLetterService:
         return await self._store.list(include_replayed, limit)
 
     async def replay(self, letter_id: str) -> bool:
-        """Publish the letter again on its original topic; False if unknown or already replayed."""
+        """Publish the letter again on its original topic, with the source's current config
+        version (an operator replays after fixing the config); False if unknown or replayed."""
         letter = await self._store.get(letter_id)
         if letter is None or letter.get("replayed_at"):
             return False
-        await self._publisher.republish(letter["topic"], letter["data"])
+        data = dict(letter["data"])
+        if self._versions is not None and data.get("source_id") and "config_version" in data:
+            try:
+                data["config_version"] = await self._versions.latest_version(data["source_id"])
+            except LookupError:
+                pass  # the source is gone: replay as it was (it will fail and come back here)
+        await self._publisher.republish(letter["topic"], data)
         return await self._store.mark_replayed(letter_id, self._clock.now())

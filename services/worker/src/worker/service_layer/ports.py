@@ -37,7 +37,11 @@ class BlobReader(Protocol):
 
 
 class ConfigSource(Protocol):
+    """Source configs from the planner (by id and version; raises LookupError when unknown)."""
+
     async def get(self, source_id: str, version: int) -> SourceConfig: ...
+
+    async def latest_version(self, source_id: str) -> int: ...
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Example subscriber of ``ingestion-events``."""

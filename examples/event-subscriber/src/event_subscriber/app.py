@@ -1,0 +1,45 @@
+"""Receives domain events, drops repeats by idempotency key, serves them back."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import FastAPI
+
+from headwater.contracts.events import EVENT_MODELS
+from headwater.contracts.topics import INGESTION_EVENTS
+from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
+
+KEEP = 10_000
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="headwater event subscriber")
+    seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    subs = Subscriptions()
+
+    async def on_event(event: CloudEvent) -> Outcome:
+        data = event.get("data") or {}
+        model = EVENT_MODELS.get(str(data.get("type")))
+        if model is None:
+            return Outcome.DROP  # not a Headwater domain event: dead-letter it
+        parsed = model.model_validate(data)
+        if parsed.idempotency_key not in seen:  # at-least-once delivery: repeats are dropped here
+            seen[parsed.idempotency_key] = {"cloudevent_type": event.get("type"), **data}
+            while len(seen) > KEEP:
+                seen.popitem(last=False)
+        return Outcome.SUCCESS
+
+    subs.add(INGESTION_EVENTS, on_event)
+    subs.mount(app)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "event-subscriber"}
+
+    @app.get("/events")
+    async def events(source: str | None = None, type: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in seen.values() if source in (None, e.get("source_id")) and type in (None, e.get("type"))]
+
+    return app
