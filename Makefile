@@ -31,8 +31,10 @@ test-unit:
 test-integration:
 	@$(PY) -m pytest tests/integration
 
+# make bench (all) or make bench NAME=fanout; each writes bench/results/<name>.json
 bench:
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@if [ -n "$(NAME)" ]; then $(PY) bench/bench_$(NAME).py; \
+	else for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; fi
 
 schema:
 	@$(PY) -m headwater.config.schema

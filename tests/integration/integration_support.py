@@ -6,8 +6,7 @@ latency, a 500 or a 429 with Retry-After before answering.
 
 from __future__ import annotations
 
-import http.server
-import json
+import asyncio
 import os
 import subprocess
 import sys
@@ -15,14 +14,17 @@ import threading
 import time
 from collections import defaultdict
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from aiohttp import web
 from headwater.runtime.stack import Stack
 
 __all__ = ["FakeApi", "cli"]
 
 
 class FakeApi:
+    """An asyncio (aiohttp) server on its own thread and loop, so hundreds of slow concurrent
+    requests cost nothing (a thread-per-connection server became the bottleneck in benches)."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -31,60 +33,66 @@ class FakeApi:
         self.failures_left: dict[str, list[int]] = defaultdict(list)
         self.routes: dict[str, Any] = {}
         self.delay = 0.0
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802
-                api._serve(self)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve_forever()), daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> FakeApi:
         self.thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake API did not start")
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(10)
 
-    def _serve(self, h: http.server.BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(h.path)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    async def _serve_forever(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        started = time.monotonic()
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            self.requests.append({"path": parts.path, "query": query, "headers": dict(h.headers)})
-            planned = self.failures_left[parts.path].pop(0) if self.failures_left[parts.path] else None
+            record = {"path": request.path, "query": query, "headers": dict(request.headers), "start": started}
+            self.requests.append(record)
+            planned = self.failures_left[request.path].pop(0) if self.failures_left[request.path] else None
         try:
-            time.sleep(self.delay)
+            await asyncio.sleep(self.delay)
             if planned is not None:
-                body = b'{"error": "try later"}'
-                h.send_response(planned)
-                if planned == 429:
-                    h.send_header("Retry-After", "1")
-            else:
-                route = self.routes.get(parts.path)
-                status, payload = route(query, dict(h.headers)) if callable(route) else (404, {"error": "no route"})
-                body = json.dumps(payload).encode()
-                h.send_response(status)
-            h.send_header("content-type", "application/json")
-            h.send_header("content-length", str(len(body)))
-            h.end_headers()
-            h.wfile.write(body)
+                headers = {"Retry-After": "1"} if planned == 429 else {}
+                return web.json_response({"error": "try later"}, status=planned, headers=headers)
+            route = self.routes.get(request.path)
+            status, payload = route(query, dict(request.headers)) if callable(route) else (404, {"error": "no route"})
+            return web.json_response(payload, status=status)
         finally:
             with self.lock:
                 self.in_flight -= 1
+                record["end"] = time.monotonic()
+
+    def spans(self) -> list[tuple[float, float]]:
+        """(start, end) of every finished request, monotonic seconds."""
+        with self.lock:
+            return [(r["start"], r["end"]) for r in self.requests if "end" in r]
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:

@@ -58,6 +58,17 @@ class DaprSidecar:
                          content=json.dumps(data, default=str), params=params,
                          headers={"content-type": "application/json"})
 
+    async def publish_bulk(self, pubsub: str, topic: str, entries: list[tuple[str, Any, dict[str, str]]]) -> None:
+        """One call for many messages: ``(entry id, data, metadata)`` each. Raises DaprError
+        naming the failed entries when any of them was not published."""
+        body = [{"entryId": entry_id, "event": data, "contentType": "application/json", "metadata": meta}
+                for entry_id, data, meta in entries]
+        try:
+            await self._call("POST", f"/v1.0-alpha1/publish/bulk/{pubsub}/{topic}", f"bulk publish to {topic}",
+                             content=json.dumps(body, default=str), headers={"content-type": "application/json"})
+        except DaprError as exc:
+            raise DaprError(f"{exc} ({len(entries)} entries)", exc.status, exc.code) from exc
+
     async def invoke(self, app_id: str, method: str, http_verb: str = "GET", data: Any = None,
                      params: dict[str, str] | None = None, timeout: float | None = None,
                      headers: dict[str, str] | None = None) -> httpx.Response:

@@ -78,19 +78,29 @@ class DaprDocumentPublisher:
 
     async def publish_document(self, task: FetchTask, document_key: str, content: bytes, content_type: str,
                                linkage: dict[str, Any]) -> None:
-        fields: dict[str, Any] = {"source_id": task.source_id, "config_version": task.config_version,
-                                  "task_id": task.task_id, "run_id": task.run_id, "document_key": document_key,
-                                  "content_type": content_type, "linkage": linkage,
-                                  "fetched_at": datetime.now(UTC)}
-        if len(content) > self._limit:
-            fields["reference"] = await self._blobs.put(content)
-        elif content_type.startswith(TEXT_TYPES) and _is_utf8(content):
-            fields["content"] = content.decode("utf-8")
+        await self.publish_documents(task, [(document_key, content, content_type, linkage)])
+
+    async def publish_documents(self, task: FetchTask, docs: list[tuple[str, bytes, str, dict[str, Any]]]) -> None:
+        """Many documents of one task in one bulk publish (each keeps its own CloudEvent id)."""
+        entries = []
+        for document_key, content, content_type, linkage in docs:
+            fields: dict[str, Any] = {"source_id": task.source_id, "config_version": task.config_version,
+                                      "task_id": task.task_id, "run_id": task.run_id, "document_key": document_key,
+                                      "content_type": content_type, "linkage": linkage,
+                                      "fetched_at": datetime.now(UTC)}
+            if len(content) > self._limit:
+                fields["reference"] = await self._blobs.put(content)
+            elif content_type.startswith(TEXT_TYPES) and _is_utf8(content):
+                fields["content"] = content.decode("utf-8")
+            else:
+                fields.update(content=base64.b64encode(content).decode("ascii"), encoding="base64")
+            doc = RawDocument.model_validate(fields)
+            entries.append((document_key, doc.model_dump(mode="json", by_alias=True),
+                            {"cloudevent.id": f"raw:{task.task_id}:{document_key}"}))
+        if len(entries) == 1:
+            await self._sidecar.publish(PUBSUB, RAW_DOCUMENTS, entries[0][1], metadata=entries[0][2])
         else:
-            fields.update(content=base64.b64encode(content).decode("ascii"), encoding="base64")
-        doc = RawDocument.model_validate(fields)
-        await self._sidecar.publish(PUBSUB, RAW_DOCUMENTS, doc.model_dump(mode="json", by_alias=True),
-                                    metadata={"cloudevent.id": f"raw:{task.task_id}:{document_key}"})
+            await self._sidecar.publish_bulk(PUBSUB, RAW_DOCUMENTS, entries)
 
     async def publish_result(self, result: TaskResult) -> None:
         await self._sidecar.publish(PUBSUB, TASK_RESULTS, result.model_dump(mode="json", by_alias=True))

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import structlog
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import ValidationError
@@ -25,7 +24,7 @@ from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 from headwater.telemetry import configure_metrics
 
 from collection_model.adapters.dapr_edges import DaprDocumentPublisher, DaprItemSource, DaprSecretProvider
-from collection_model.adapters.http_fetcher import HttpxFetcher, HttpxTokenFetcher
+from collection_model.adapters.http_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
 from collection_model.service_layer.auth import Authenticator
 from collection_model.service_layer.fetch import FetchService
 from collection_model.service_layer.work import WorkHandler
@@ -47,13 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
         sidecar = DaprSidecar(settings.dapr_url, token)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
-        client = httpx.AsyncClient(headers={"user-agent": "headwater/0.1"}, follow_redirects=False,
-                                   limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+        session = new_session()
         configs = PlannerConfigClient(sidecar)
         publisher = DaprDocumentPublisher(sidecar, MongoBlobStore(mongo[settings.mongodb_database]),
                                           settings.inline_limit_bytes)
-        auth = Authenticator(DaprSecretProvider(sidecar), HttpxTokenFetcher(client))
-        fetch = FetchService(HttpxFetcher(client), DaprItemSource(sidecar), auth,
+        auth = Authenticator(DaprSecretProvider(sidecar), AiohttpTokenFetcher(session))
+        fetch = FetchService(AiohttpFetcher(session), DaprItemSource(sidecar), auth,
                              platform_allowlist=settings.allow_private_hosts)
         app.state.work = WorkHandler(configs, fetch, publisher)
         app.state.configs, app.state.publisher = configs, publisher
@@ -61,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tokens = ApiTokenProvider(sidecar, api_token)
         log.info("collection-model started", port=settings.app_port)
         yield
-        await client.aclose()
+        await session.close()
         await sidecar.aclose()
         await mongo.close()
 

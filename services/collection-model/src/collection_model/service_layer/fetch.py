@@ -107,18 +107,19 @@ class FetchService:
             ident = item.get("id", item.get("name", index))
             key = f"{iteration.foreach}={ident}"
             linkage = {iteration.foreach: item}
-            async with gate:
-                await self._one(source_id, request, retry, TemplateContext(item=item, window=window),
-                                key + "/", linkage, sink, outcome)
+            await self._one(source_id, request, retry, TemplateContext(item=item, window=window),
+                            key + "/", linkage, sink, outcome, gate)
 
         await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
         return outcome
 
     async def _one(self, source_id: str, request: RequestSpec, retry: RetrySpec, ctx: TemplateContext, prefix: str,
-                   linkage: dict[str, Any], sink: DocumentSink, outcome: FetchOutcome) -> None:
+                   linkage: dict[str, Any], sink: DocumentSink, outcome: FetchOutcome,
+                   gate: asyncio.Semaphore | None = None) -> None:
         key = prefix.rstrip("/") or "request"
         try:
-            pages = await self._paginate(source_id, request, retry, ctx, prefix, linkage, sink)
+            pages = await self._paginate(source_id, request, retry, ctx, prefix, linkage, sink,
+                                         gate or asyncio.Semaphore(1))
         except (FetchFailedError, TemplateError, PaginationLoopError, BlockedAddressError, ResponseTooLargeError,
                 LookupError) as exc:
             error = masker.mask(f"{type(exc).__name__}: {exc}")
@@ -131,7 +132,9 @@ class FetchService:
         ok_counter.add(1, {"source_id": source_id})
 
     async def _paginate(self, source_id: str, request: RequestSpec, retry: RetrySpec, ctx: TemplateContext,
-                        prefix: str, linkage: dict[str, Any], sink: DocumentSink) -> int:
+                        prefix: str, linkage: dict[str, Any], sink: DocumentSink, gate: asyncio.Semaphore) -> int:
+        """Pages one after the other. ``gate`` bounds the requests in flight across items; it is
+        held for a request and its retries, not while the document is handed on."""
         paginator = Paginator(request.pagination)
         page_req: PageRequest | None = paginator.first()
         count = 0
@@ -143,7 +146,8 @@ class FetchService:
                 url = build_url(request.base_url, request.path, request.parameters, ctx, {**page_req.params, **params})
             headers = {**{k: render(v, ctx) for k, v in request.headers.items()}, **headers}
             body = _render_body(request.body, ctx)
-            response = await self._with_retries(source_id, request, retry, url, headers, body)
+            async with gate:
+                response = await self._with_retries(source_id, request, retry, url, headers, body)
             count += 1
             document_key = f"{prefix}page-{page_req.number}"
             await sink.emit(FetchedDocument(document_key, response.body, response.content_type,

@@ -1,0 +1,67 @@
+"""fanout: 500 items through the real sidecars (MCP iteration) against a local server that
+answers in 100 ms, at concurrency 5 and 50.
+
+wall_s_cN is the fan-out's span at the server (first request in → last response out);
+ratio_cN = wall / (items × latency / concurrency). end_to_end_s_cN adds everything from the
+trigger to collection-model's result reaching MongoDB (planning, pub/sub, the MCP call, and
+publishing every document through the sidecar)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from harness import bench_stack, cli, report, wait_for
+from integration_support import FakeApi
+from pymongo import MongoClient
+
+ITEMS, LATENCY = 500, 0.1
+
+
+def main() -> None:
+    regions = [{"id": f"i{i:03d}", "name": f"item {i}"} for i in range(ITEMS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        regions_file = Path(tmp) / "regions.json"
+        regions_file.write_text(json.dumps(regions))
+        with bench_stack({"PLANTATION_REGIONS_FILE": str(regions_file)}) as stack, FakeApi() as api:
+            api.delay = LATENCY
+            times: list[tuple[float, float]] = []
+            api.routes["/item"] = lambda q, h: (200, {"item": q.get("id"), "at": time.time()})
+            db = MongoClient(stack.mongodb_uri)[stack.mongodb_database]
+            figures: dict[str, float] = {"items": ITEMS, "latency_s": LATENCY}
+            for concurrency in (5, 50):
+                sid = f"fanout-c{concurrency}"
+                (Path(tmp) / f"{sid}.yaml").write_text(f"""\
+source_id: {sid}
+ingestion:
+  mode: scheduled_pull
+  schedule: "0 3 * * *"
+  request:
+    base_url: {api.url}/item
+    parameters: {{id: "{{item.id}}"}}
+    allow_private_hosts: ["127.0.0.1"]
+  iteration: {{foreach: region, source_mcp: plantation-mcp, source_tool: list_active_regions,
+               concurrency: {concurrency}}}
+""")
+                cli(stack, "sources", "apply", "-f", str(Path(tmp) / f"{sid}.yaml"))
+                api.requests.clear()
+                api.max_in_flight = 0
+                t0 = time.monotonic()
+                cli(stack, "sources", "trigger", sid)
+                t1 = wait_for(lambda sid=sid: db["task_outcomes"].find_one(
+                    {"source_id": sid, "reports.reporter": "collection-model"}), 300)
+                spans = api.spans()
+                wall = max(e for _, e in spans) - min(s for s, _ in spans)
+                ideal = ITEMS * LATENCY / concurrency
+                figures |= {f"wall_s_c{concurrency}": round(wall, 3), f"ratio_c{concurrency}": round(wall / ideal, 3),
+                            f"end_to_end_s_c{concurrency}": round(t1 - t0, 3),
+                            f"max_in_flight_c{concurrency}": api.max_in_flight,
+                            f"requests_c{concurrency}": len(spans)}
+            del times
+    report("fanout", figures)
+
+
+if __name__ == "__main__":
+    main()

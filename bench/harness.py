@@ -1,0 +1,75 @@
+"""Shared bench plumbing: a real stack (instance ``bench``, ports + 2000), the CLI, results.
+
+Benchmarks print JSON and write ``bench/results/<name>.json``; they measure, they do not
+assert (machines are shared and noisy: compare ratios measured in one run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+
+from headwater.runtime.settings import RuntimeSettings, project_dir  # noqa: E402
+from headwater.runtime.stack import Stack  # noqa: E402
+
+RESULTS = project_dir() / "bench" / "results"
+
+
+@contextmanager
+def bench_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    settings = RuntimeSettings(instance="bench", port_offset=2000, persistent=False, start_timeout_seconds=120)
+    stack = Stack(settings, report=lambda m: print(f"[runtime] {m}", file=sys.stderr))
+    stack.down(quiet=True)
+    shutil.rmtree(settings.instance_dir, ignore_errors=True)
+    try:
+        stack.up(extra_env=extra_env)
+        yield stack
+    finally:
+        stack.down(quiet=True)
+
+
+def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    planner = stack.apps()["planner"]
+    env = {**os.environ, "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
+           "HEADWATER_API_TOKEN": stack.api_token()}
+    result = subprocess.run([sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True,
+                            env=env, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"headwater {' '.join(args)} failed: {result.stderr or result.stdout}")
+    return result
+
+
+def wait_for(check: Any, timeout: float, interval: float = 0.05) -> float:
+    """Poll ``check`` until true; return the monotonic time it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return time.monotonic()
+        time.sleep(interval)
+    raise TimeoutError(f"not done within {timeout}s")
+
+
+def rss_peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def report(name: str, figures: dict[str, Any]) -> dict[str, Any]:
+    figures = {"benchmark": name, **figures, "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+    return figures
