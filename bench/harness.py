@@ -73,3 +73,38 @@ def report(name: str, figures: dict[str, Any]) -> dict[str, Any]:
     (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
     return figures
+
+
+PUSH_SOURCE = """\
+source_id: {sid}
+ingestion: {{mode: push}}
+parse: {{format: csv}}
+validate:
+  fields:
+    price: {{type: number, required: true, min: 0}}
+store: {{key: [sku], history: scd2}}
+"""
+
+
+def price_csv(rows: int, price_shift: float = 0.0) -> bytes:
+    lines = ["sku,name,price,currency,colour"]
+    lines += [f"SKU-{i:07d},Product number {i},{(i % 1000) / 10 + price_shift:.2f},EUR,blue" for i in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def apply_push_source(stack: Stack, sid: str, folder: Path) -> None:
+    path = folder / f"{sid}.yaml"
+    path.write_text(PUSH_SOURCE.format(sid=sid))
+    cli(stack, "sources", "apply", "-f", str(path))
+
+
+def upload(stack: Stack, sid: str, content: bytes, name: str = "prices.csv") -> dict[str, Any]:
+    """POST the file through the planner's sidecar to collection-model (as `headwater upload` does)."""
+    import httpx
+
+    url = f"{stack.apps()['planner'].dapr_url}/v1.0/invoke/collection-model/method/api/v1/sources/{sid}/uploads"
+    response = httpx.post(url, content=content, timeout=300,
+                          headers={"content-type": "text/csv", "x-filename": name,
+                                   "authorization": f"Bearer {stack.api_token()}"})
+    response.raise_for_status()
+    return dict(response.json())

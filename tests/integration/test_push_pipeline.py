@@ -94,7 +94,7 @@ async def test_upload_dedup_history_and_rollback(stack: Stack, runtime: StackInf
     assert rolled.returncode == 0, rolled.stderr
     assert "1 restored, 0 removed" in rolled.stdout
     restored = await db["records"].find_one({"_id": f"{sid}:P-1"})
-    assert restored["version"] == 1 and restored["data"]["price"] == 1.5
+    assert restored["version"] == 3 and restored["data"]["price"] == 1.5  # history only grows
     again = cli(stack, "datasets", "rollback", changed["dataset_version"])
     assert again.returncode == 1 and "already rolled back" in again.stderr
 

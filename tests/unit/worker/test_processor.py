@@ -105,9 +105,10 @@ async def test_changed_price_makes_a_new_version_and_unchanged_rows_do_not(app: 
 
     assert app.records.rows["prices:A"]["version"] == 2
     assert app.records.rows["prices:D"]["version"] == 1
-    v1, v2 = app.records.versions["prices:A:v1"], app.records.versions["prices:A:v2"]
-    assert (v1["is_current"], v1["valid_to"]) == (False, app.clock.now())
-    assert (v2["is_current"], v2["valid_to"], v2["data"]["price"]) == (True, None, 1.75)
+    v1, v2 = app.records.versions["prices:A:v1"], app.records.rows["prices:A"]
+    assert (v1["is_current"], v1["valid_to"], v1["data"]["price"]) == (False, app.clock.now(), 1.5)
+    assert (v2["is_current"], v2["valid_to"], v2["data"]["price"], v2["valid_from"]) == (True, None, 1.75, app.clock.now())
+    assert sorted(app.records.versions) == ["prices:A:v1"]  # unchanged rows wrote nothing
     changed = [e for e in app.events.events if e.type == "records.changed"]  # type: ignore[attr-defined]
     assert changed[-1].updated == ["A"] and changed[-1].created == []  # type: ignore[attr-defined]
 
@@ -140,7 +141,8 @@ async def test_rollback_restores_previous_versions_and_removes_created_records(a
     result = await app.c.rollback.rollback(second.document_id)
 
     assert (result.restored, result.removed, result.conflicts) == (1, 1, 0)
-    assert app.records.rows["prices:A"]["version"] == 1 and app.records.rows["prices:A"]["data"]["price"] == 1.5
+    assert app.records.rows["prices:A"]["version"] == 3 and app.records.rows["prices:A"]["data"]["price"] == 1.5
+    assert app.records.versions["prices:A:v2"]["data"]["price"] == 1.75  # the rolled-back content stays in history
     assert "prices:E" not in app.records.rows
     assert app.events.types()[-1] == "records.rolled_back"
     assert any(e["step"] == "rollback" for e in app.audit.entries.values())

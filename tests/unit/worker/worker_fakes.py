@@ -79,18 +79,12 @@ class Records:
 
     async def current(self, source_id: str, keys: list[str]) -> dict[str, StoredRecord]:
         return {d["natural_key"]: StoredRecord(d["natural_key"], d["version"], d["content_hash"], d["valid_from"],
-                                               d["data"])
+                                               d["data"], d.get("dataset_version"))
                 for k in keys if (d := self.rows.get(f"{source_id}:{k}"))}
 
-    async def write_versions(self, source_id: str, versions: list[dict[str, Any]]) -> None:
+    async def archive(self, source_id: str, versions: list[dict[str, Any]]) -> None:
         for v in versions:
             self.versions.setdefault(v["_id"], copy.deepcopy(v))
-
-    async def close_versions(self, source_id: str, closes: list[tuple[str, int, datetime]]) -> None:
-        for key, version, at in closes:
-            v = self.versions.get(f"{source_id}:{key}:v{version}")
-            if v:
-                v.update(valid_to=at, is_current=False)
 
     async def set_current(self, source_id: str, pointers: list[tuple[dict[str, Any], int | None]]) -> int:
         moved = 0

@@ -29,6 +29,9 @@ class MongoBlobStore:
 
     async def put(self, content: bytes) -> ContentReference:
         digest = hashlib.sha256(content).hexdigest()
+        ref = ContentReference(key=digest, size_bytes=len(content), sha256=digest)
+        if await self._blobs.find_one({"_id": f"{digest}:0"}, {"_id": 1}):
+            return ref  # stored before (content-addressed): nothing to send again
         chunks = [content[i:i + CHUNK] for i in range(0, len(content), CHUNK)] or [b""]
         docs = [{"_id": f"{digest}:{n}", "sha256": digest, "n": n, "of": len(chunks), "data": chunk}
                 for n, chunk in enumerate(chunks)]
@@ -37,7 +40,7 @@ class MongoBlobStore:
         except BulkWriteError as exc:  # chunks already stored by an earlier attempt
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise
-        return ContentReference(key=digest, size_bytes=len(content), sha256=digest)
+        return ref
 
     async def get(self, ref: ContentReference) -> bytes:
         docs = await self._blobs.find({"sha256": ref.key}).sort("n", 1).to_list()

@@ -87,16 +87,12 @@ class MongoRecordStore:
             ids = [f"{source_id}:{k}" for k in keys[i:i + BATCH]]
             async for doc in self._current.find({"_id": {"$in": ids}}):
                 found[doc["natural_key"]] = StoredRecord(doc["natural_key"], doc["version"], doc["content_hash"],
-                                                         _aware(doc["valid_from"]), doc.get("data", {}))
+                                                         _aware(doc["valid_from"]), doc.get("data", {}),
+                                                         doc.get("dataset_version"))
         return found
 
-    async def write_versions(self, source_id: str, versions: list[Doc]) -> None:
+    async def archive(self, source_id: str, versions: list[Doc]) -> None:
         await bulk(self._versions, [InsertOne(v) for v in versions], ignore_duplicates=True)
-
-    async def close_versions(self, source_id: str, closes: list[tuple[str, int, datetime]]) -> None:
-        ops = [UpdateOne({"_id": f"{source_id}:{key}:v{version}"}, {"$set": {"valid_to": at, "is_current": False}})
-               for key, version, at in closes]
-        await bulk(self._versions, ops)
 
     async def set_current(self, source_id: str, pointers: list[tuple[Doc, int | None]]) -> int:
         ops = []

@@ -51,6 +51,7 @@ class StoredRecord:
     content_hash: str
     valid_from: datetime
     data: dict[str, Any] = field(default_factory=dict)
+    dataset_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,14 @@ class RecordChange:
 
 
 class RecordStore(Protocol):
-    """``records`` (current, ``_id`` = ``<source>:<key>``) + ``record_versions`` (SCD-2 history)."""
+    """``records`` (current, ``_id`` = ``<source>:<key>``) + ``record_versions`` (closed versions,
+    ``<source>:<key>:v<n>``): together the SCD-2 history."""
 
     async def current(self, source_id: str, keys: list[str]) -> dict[str, StoredRecord]: ...
 
-    async def write_versions(self, source_id: str, versions: list[dict[str, Any]]) -> None:
-        """Insert version documents (ids are deterministic: a repeat is a no-op)."""
+    async def archive(self, source_id: str, versions: list[dict[str, Any]]) -> None:
+        """Insert closed versions into ``record_versions`` (deterministic ids: a repeat is a no-op)."""
         ...
-
-    async def close_versions(self, source_id: str, closes: list[tuple[str, int, datetime]]) -> None: ...
 
     async def set_current(self, source_id: str, pointers: list[tuple[dict[str, Any], int | None]]) -> int:
         """Move each pointer to its new version if it is still at the expected one."""

@@ -84,20 +84,25 @@ class DocumentProcessor:
         self._stale = stale_after_s
 
     async def handle(self, doc: RawDocument) -> Outcome:
-        content = await self._content(doc)
-        digest = content_hash(content)
+        # a claim-checked body is content-addressed (its key is its SHA-256, checked when read),
+        # so a duplicate is recognised without fetching it
+        content = None if doc.reference is not None else await self._content(doc)
+        digest = doc.reference.sha256 if doc.reference is not None else content_hash(content or b"")
+        size = doc.reference.size_bytes if doc.reference is not None else len(content or b"")
         doc_id = raw_document_id(doc.source_id, digest)
         now: datetime = self._clock.now()
         meta = {"source_id": doc.source_id, "task_id": doc.task_id, "run_id": doc.run_id,
                 "document_key": doc.document_key, "content_hash": digest, "content_type": doc.content_type,
-                "size_bytes": len(content), "linkage": doc.linkage, "fetched_at": doc.fetched_at,
+                "size_bytes": size, "linkage": doc.linkage, "fetched_at": doc.fetched_at,
                 "config_version": doc.config_version}
         claim = await self._raw.claim(doc_id, meta, now, self._stale)
         if claim.state == "in_progress":
             return Busy(doc_id)
         if claim.state == "processed":
             return await self._duplicate(doc, doc_id, digest, now)
-        await self._audit_step(doc, doc_id, "dedup", "new", {"size_bytes": len(content)})
+        if content is None:
+            content = await self._content(doc)
+        await self._audit_step(doc, doc_id, "dedup", "new", {"size_bytes": size})
         try:
             config = await self._configs.get(doc.source_id, doc.config_version)
         except LookupError as exc:

@@ -2,8 +2,8 @@
 
 Each processed document is a dataset version (``dataset_versions``, ``_id`` = the raw
 document id) listing the records it created or changed. SCD-2 history keeps the previous
-versions, so a rollback points each record back at its previous version (or removes a
-record the rolled-back version created). A record changed again by a later version is
+versions, so a rollback gives each record its previous content again — as a new version, the
+history only grows — or removes a record the rolled-back version created. A record changed again by a later version is
 left alone and counted as a conflict. The rollback is audited and announced.
 """
 
@@ -16,6 +16,7 @@ import structlog
 from headwater.contracts.events import RecordsRolledBack
 
 from worker.service_layer.ports import AuditLog, DatasetVersions, EventPublisher, RecordStore
+from worker.service_layer.storage import closed_copy
 
 __all__ = ["RollbackError", "RollbackResult", "RollbackService"]
 
@@ -49,21 +50,23 @@ class RollbackService:
         restored = removed = conflicts = 0
         async for change in self._datasets.changes(version_id):
             key, new, previous = change.natural_key, change.new_version, change.previous_version
+            current = (await self._records.current(source_id, [key])).get(key)
+            if current is None or current.version != new:
+                conflicts += 1  # changed again (or removed) since: left alone
+                continue
+            await self._records.archive(source_id, [closed_copy(source_id, current, now)])
             if previous is None:
-                if await self._records.remove_current(source_id, key, new):
-                    removed += 1
-                else:
-                    conflicts += 1
+                removed += int(await self._records.remove_current(source_id, key, new))
                 continue
             old = await self._records.get_version(source_id, key, previous)
             if old is None:
                 raise RollbackError(f"version {previous} of {key!r} is not in the history "
                                     "(the source stores with history: none)")
-            pointer = {k: v for k, v in old.items() if k not in ("valid_to", "is_current")}
-            pointer["_id"] = f"{source_id}:{key}"
-            pointer["updated_at"] = now
-            if await self._records.set_current(source_id, [(pointer, new)]):
-                await self._records.close_versions(source_id, [(key, new, now)])
+            # history only grows: the restored content becomes a new version
+            restored_doc = {**old, "_id": f"{source_id}:{key}", "version": new + 1, "valid_from": now,
+                            "valid_to": None, "is_current": True, "dataset_version": f"{version_id}:rollback",
+                            "updated_at": now}
+            if await self._records.set_current(source_id, [(restored_doc, new)]):
                 restored += 1
             else:
                 conflicts += 1

@@ -10,9 +10,9 @@ from headwater.config import SourceConfig
 
 from worker.domain.records import record_content_hash
 from worker.domain.scd2 import StoredVersion, current_id, decide, version_id
-from worker.service_layer.ports import RecordChange, RecordStore
+from worker.service_layer.ports import RecordChange, RecordStore, StoredRecord
 
-__all__ = ["StoreResult", "store_records"]
+__all__ = ["StoreResult", "closed_copy", "store_records"]
 
 CHUNK = 1000
 
@@ -30,7 +30,13 @@ class StoreResult:
 
 async def store_records(store: RecordStore, config: SourceConfig, source_id: str, doc_id: str,
                         records: list[tuple[str, dict[str, Any], int]], now: datetime) -> StoreResult:
-    """Apply the records of one document. Within a document the last row of a key wins."""
+    """Apply the records of one document. Within a document the last row of a key wins.
+
+    SCD-2 layout: ``records`` holds each key's current version (``valid_to`` null); when a
+    version is superseded, a closed copy (``valid_to`` set, ``is_current`` false) goes to
+    ``record_versions`` first, then the current document moves on — conditionally on the
+    version it replaces. A first version costs one write, a change two.
+    """
     history = config.store.history if config.store is not None else "scd2"
     latest: dict[str, dict[str, Any]] = {}
     for key, record, _row in records:
@@ -40,7 +46,7 @@ async def store_records(store: RecordStore, config: SourceConfig, source_id: str
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i:i + CHUNK]
         current = await store.current(source_id, chunk)
-        versions, closes, pointers = [], [], []
+        archive, pointers = [], []
         for key in chunk:
             data = latest[key]
             digest = record_content_hash(data)
@@ -52,21 +58,23 @@ async def store_records(store: RecordStore, config: SourceConfig, source_id: str
             if decision.kind == "unchanged":
                 result.unchanged += 1
                 continue
-            new_version = 1 if stored is None else stored.version + 1
             doc = {"_id": current_id(source_id, key), "source_id": source_id, "natural_key": key,
-                   "version": new_version, "content_hash": digest, "data": data, "valid_from": now,
-                   "dataset_version": doc_id, "updated_at": now}
-            if history == "scd2":
-                versions.append({**doc, "_id": version_id(source_id, key, new_version), "valid_to": None,
-                                 "is_current": True})
-                if stored is not None:
-                    closes.append((key, stored.version, now))
+                   "version": decision.version, "content_hash": digest, "data": data, "valid_from": now,
+                   "valid_to": None, "is_current": True, "dataset_version": doc_id, "updated_at": now}
+            if stored is not None and history == "scd2":
+                archive.append(closed_copy(source_id, stored, now))
             pointers.append((doc, None if stored is None else stored.version))
-            result.changes.append(RecordChange(key, new_version, None if stored is None else stored.version))
-        if versions:
-            await store.write_versions(source_id, versions)
-        if closes:
-            await store.close_versions(source_id, closes)
+            result.changes.append(RecordChange(key, decision.version, None if stored is None else stored.version))
+        if archive:
+            await store.archive(source_id, archive)
         if pointers:
             await store.set_current(source_id, pointers)
     return result
+
+
+def closed_copy(source_id: str, stored: StoredRecord, now: datetime) -> dict[str, Any]:
+    """The ``record_versions`` document of a superseded version."""
+    return {"_id": version_id(source_id, stored.natural_key, stored.version), "source_id": source_id,
+            "natural_key": stored.natural_key, "version": stored.version, "content_hash": stored.content_hash,
+            "data": stored.data, "valid_from": stored.valid_from, "valid_to": now, "is_current": False,
+            "dataset_version": stored.dataset_version}
