@@ -19,9 +19,11 @@ status:
 
 lint:
 	@.venv/bin/ruff check libs services tests bench examples scripts
+	@.venv/bin/ruff format --check libs services tests bench examples
 	@.venv/bin/lint-imports
 
 test: setup
+	@.venv/bin/ruff check libs services tests bench examples scripts
 	@.venv/bin/lint-imports
 	@$(PY) -m pytest tests/unit tests/integration
 

@@ -25,13 +25,22 @@ def main() -> None:
         doc_id = f"csvmem:{hashlib.sha256(content).hexdigest()}"
         t0 = time.monotonic()
         upload(stack, "csvmem", content, "big.csv")
-        t1 = wait_for(lambda: (db["raw_documents"].find_one({"_id": doc_id}) or {}).get("status") == "processed",
-                      1800, 0.5)
+        t1 = wait_for(
+            lambda: (db["raw_documents"].find_one({"_id": doc_id}) or {}).get("status") == "processed", 1800, 0.5
+        )
         stored = db["records"].count_documents({"source_id": "csvmem"})
         peak = rss_peak_mb(pid)
-    report("csv_memory", {"csv_mb": round(len(content) / 2**20, 1), "rows": rows, "records_stored": stored,
-                          "wall_s": round(t1 - t0, 1), "peak_rss_mb": round(peak, 1),
-                          "worker_rss_before_mb": round(idle, 1)})
+    report(
+        "csv_memory",
+        {
+            "csv_mb": round(len(content) / 2**20, 1),
+            "rows": rows,
+            "records_stored": stored,
+            "wall_s": round(t1 - t0, 1),
+            "peak_rss_mb": round(peak, 1),
+            "worker_rss_before_mb": round(idle, 1),
+        },
+    )
 
 
 if __name__ == "__main__":

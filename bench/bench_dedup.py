@@ -35,8 +35,16 @@ def main() -> None:
         t3 = wait_for(lambda: raw().get("duplicates", 0) >= 1, 600, 0.02)
         writes = db["records"].count_documents({"source_id": "dedup", "updated_at": {"$gt": before}})
         writes += db["record_versions"].count_documents({"source_id": "dedup"}) - versions_before
-    report("dedup", {"rows": ROWS, "first_s": round(t1 - t0, 3), "second_s": round(t3 - t2, 3),
-                     "ratio": round((t3 - t2) / (t1 - t0), 3), "record_writes": writes})
+    report(
+        "dedup",
+        {
+            "rows": ROWS,
+            "first_s": round(t1 - t0, 3),
+            "second_s": round(t3 - t2, 3),
+            "ratio": round((t3 - t2) / (t1 - t0), 3),
+            "record_writes": writes,
+        },
+    )
 
 
 if __name__ == "__main__":

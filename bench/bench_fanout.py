@@ -2,7 +2,7 @@
 answers in 100 ms, at concurrency 5 and 50.
 
 wall_s_cN is the fan-out's span at the server (first request in → last response out);
-ratio_cN = wall / (items × latency / concurrency). end_to_end_s_cN adds everything from the
+ratio_cN = wall / (items * latency / concurrency). end_to_end_s_cN adds everything from the
 trigger to collection-model's result reaching MongoDB (planning, pub/sub, the MCP call, and
 publishing every document through the sidecar)."""
 
@@ -50,15 +50,22 @@ ingestion:
                 api.max_in_flight = 0
                 t0 = time.monotonic()
                 cli(stack, "sources", "trigger", sid)
-                t1 = wait_for(lambda sid=sid: db["task_outcomes"].find_one(
-                    {"source_id": sid, "reports.reporter": "collection-model"}), 300)
+                t1 = wait_for(
+                    lambda sid=sid: db["task_outcomes"].find_one(
+                        {"source_id": sid, "reports.reporter": "collection-model"}
+                    ),
+                    300,
+                )
                 spans = api.spans()
                 wall = max(e for _, e in spans) - min(s for s, _ in spans)
                 ideal = ITEMS * LATENCY / concurrency
-                figures |= {f"wall_s_c{concurrency}": round(wall, 3), f"ratio_c{concurrency}": round(wall / ideal, 3),
-                            f"end_to_end_s_c{concurrency}": round(t1 - t0, 3),
-                            f"max_in_flight_c{concurrency}": api.max_in_flight,
-                            f"requests_c{concurrency}": len(spans)}
+                figures |= {
+                    f"wall_s_c{concurrency}": round(wall, 3),
+                    f"ratio_c{concurrency}": round(wall / ideal, 3),
+                    f"end_to_end_s_c{concurrency}": round(t1 - t0, 3),
+                    f"max_in_flight_c{concurrency}": api.max_in_flight,
+                    f"requests_c{concurrency}": len(spans),
+                }
             del times
     report("fanout", figures)
 

@@ -23,21 +23,43 @@ def main() -> None:
         doc_id = f"ingest:{hashlib.sha256(content).hexdigest()}"
         t0 = time.monotonic()
         upload(stack, "ingest", content)
-        t1 = wait_for(lambda: (db["raw_documents"].find_one({"_id": doc_id}) or {}).get("status") == "processed",
-                      600, 0.1)
+        t1 = wait_for(
+            lambda: (db["raw_documents"].find_one({"_id": doc_id}) or {}).get("status") == "processed", 600, 0.1
+        )
         stored = db["records"].count_documents({"source_id": "ingest"})
         pipeline = ROWS / (t1 - t0)
 
-        records = [{"_id": f"baseline:SKU-{i:07d}", "source_id": "baseline", "natural_key": f"SKU-{i:07d}",
-                    "data": {"sku": f"SKU-{i:07d}", "name": f"Product number {i}", "price": (i % 1000) / 10,
-                             "currency": "EUR", "colour": "blue"}} for i in range(ROWS)]
+        records = [
+            {
+                "_id": f"baseline:SKU-{i:07d}",
+                "source_id": "baseline",
+                "natural_key": f"SKU-{i:07d}",
+                "data": {
+                    "sku": f"SKU-{i:07d}",
+                    "name": f"Product number {i}",
+                    "price": (i % 1000) / 10,
+                    "currency": "EUR",
+                    "colour": "blue",
+                },
+            }
+            for i in range(ROWS)
+        ]
         b0 = time.monotonic()
         for i in range(0, ROWS, 1000):
-            db["bench_baseline"].insert_many(records[i:i + 1000], ordered=False)
+            db["bench_baseline"].insert_many(records[i : i + 1000], ordered=False)
         baseline = ROWS / (time.monotonic() - b0)
-    report("ingest", {"rows": ROWS, "records_stored": stored, "csv_bytes": len(content),
-                      "seconds": round(t1 - t0, 3), "records_per_s": round(pipeline),
-                      "baseline_records_per_s": round(baseline), "ratio": round(pipeline / baseline, 3)})
+    report(
+        "ingest",
+        {
+            "rows": ROWS,
+            "records_stored": stored,
+            "csv_bytes": len(content),
+            "seconds": round(t1 - t0, 3),
+            "records_per_s": round(pipeline),
+            "baseline_records_per_s": round(baseline),
+            "ratio": round(pipeline / baseline, 3),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
-from headwater.runtime.settings import RuntimeSettings, project_dir  # noqa: E402
-from headwater.runtime.stack import Stack  # noqa: E402
+from headwater.runtime.settings import RuntimeSettings, project_dir
+from headwater.runtime.stack import Stack
 
 RESULTS = project_dir() / "bench" / "results"
 
@@ -41,10 +41,14 @@ def bench_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     planner = stack.apps()["planner"]
-    env = {**os.environ, "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
-           "HEADWATER_API_TOKEN": stack.api_token()}
-    result = subprocess.run([sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True,
-                            env=env, timeout=600)
+    env = {
+        **os.environ,
+        "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
+        "HEADWATER_API_TOKEN": stack.api_token(),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
+    )
     if result.returncode != 0:
         raise RuntimeError(f"headwater {' '.join(args)} failed: {result.stderr or result.stdout}")
     return result
@@ -103,8 +107,11 @@ def upload(stack: Stack, sid: str, content: bytes, name: str = "prices.csv") -> 
     import httpx
 
     url = f"{stack.apps()['planner'].dapr_url}/v1.0/invoke/collection-model/method/api/v1/sources/{sid}/uploads"
-    response = httpx.post(url, content=content, timeout=300,
-                          headers={"content-type": "text/csv", "x-filename": name,
-                                   "authorization": f"Bearer {stack.api_token()}"})
+    response = httpx.post(
+        url,
+        content=content,
+        timeout=300,
+        headers={"content-type": "text/csv", "x-filename": name, "authorization": f"Bearer {stack.api_token()}"},
+    )
     response.raise_for_status()
     return dict(response.json())

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
+
 from headwater.runtime.binaries import RuntimeNotFoundError
 from headwater.runtime.postgres import PostgresError
 from headwater.runtime.procs import PortInUseError, StartError
 from headwater.runtime.settings import RuntimeSettings
 from headwater.runtime.stack import Stack, StackInfo
-from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).parent))  # integration_support beside the tests
 
@@ -38,8 +39,7 @@ def stack() -> Iterator[Stack]:
         stack.up()
     except (RuntimeNotFoundError, PostgresError, StartError, PortInUseError) as exc:
         stack.down(quiet=True)
-        pytest.fail(f"the real runtime could not start: {exc}\nRun `make setup` first (see README).",
-                    pytrace=False)
+        pytest.fail(f"the real runtime could not start: {exc}\nRun `make setup` first (see README).", pytrace=False)
     yield stack
     stack.down(quiet=True)
 

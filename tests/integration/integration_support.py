@@ -1,4 +1,5 @@
-"""Support for the integration tests: the CLI runner and a local HTTP server standing in for external APIs in the integration tests.
+"""Support for the integration tests: the CLI runner, and a local HTTP server standing in for
+external APIs.
 
 It records what it received (headers, in-flight concurrency) and can misbehave on purpose:
 latency, a 500 or a 429 with Retry-After before answering.
@@ -16,6 +17,7 @@ from collections import defaultdict
 from typing import Any
 
 from aiohttp import web
+
 from headwater.runtime.stack import Stack
 
 __all__ = ["FakeApi", "cli"]
@@ -98,7 +100,12 @@ class FakeApi:
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the ``headwater`` CLI against a test stack, as an operator would."""
     planner = stack.apps()["planner"]
-    env = {**os.environ, "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
-           "HEADWATER_API_TOKEN": stack.api_token(), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+    env = {
+        **os.environ,
+        "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
+        "HEADWATER_API_TOKEN": stack.api_token(),
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True, env=env, timeout=60
+    )

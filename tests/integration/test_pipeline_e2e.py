@@ -20,14 +20,16 @@ SECRET = "e2e-Key-7f3a9c21d4"
 
 
 def products(prices: dict[str, float]) -> Any:
-    items = [{"sku": sku, "title": f"Product {sku}", "pricing": {"amount": p, "currency": "EUR"}}
-             for sku, p in prices.items()]
+    items = [
+        {"sku": sku, "title": f"Product {sku}", "pricing": {"amount": p, "currency": "EUR"}}
+        for sku, p in prices.items()
+    ]
 
     def route(query: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
         if headers.get("X-API-Key") != SECRET:
             return 401, {"error": "bad key"}
         page, size = int(query.get("page", "1")), int(query.get("per_page", "2"))
-        return 200, {"items": items[(page - 1) * size: page * size]}
+        return 200, {"items": items[(page - 1) * size : page * size]}
 
     return route
 
@@ -65,8 +67,9 @@ async def until(check: Any, timeout: float = 40.0) -> Any:
         await asyncio.sleep(0.5)
 
 
-async def test_pull_pipeline_end_to_end(stack: Stack, runtime: StackInfo, tmp_path: Path,
-                                        mongo: AsyncMongoClient) -> None:
+async def test_pull_pipeline_end_to_end(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"e2e-{uuid.uuid4().hex[:6]}"
     with FakeApi() as api:
@@ -113,7 +116,11 @@ async def test_pull_pipeline_end_to_end(stack: Stack, runtime: StackInfo, tmp_pa
         closed = await db["record_versions"].find({"source_id": sid, "natural_key": "A-2"}).to_list()
         assert [(v["version"], v["is_current"], v["data"]["price"]) for v in closed] == [(1, False, 20.0)]
         current = await db["records"].find_one({"_id": f"{sid}:A-2"})
-        assert (current["is_current"], current["valid_to"], current["valid_from"]) == (True, None, closed[0]["valid_to"])
+        assert (current["is_current"], current["valid_to"], current["valid_from"]) == (
+            True,
+            None,
+            closed[0]["valid_to"],
+        )
         a1 = await db["records"].find_one({"_id": f"{sid}:A-1"})
         assert a1["version"] == 1
         page2 = await db["raw_documents"].find_one({"source_id": sid, "document_key": "page-2"})
@@ -129,8 +136,9 @@ async def _eq(fn: Any, value: int) -> bool:
     return await fn() == value
 
 
-async def test_iteration_fans_out_through_the_mcp_app_within_concurrency(stack: Stack, runtime: StackInfo,
-                                                                        tmp_path: Path, mongo: AsyncMongoClient) -> None:
+async def test_iteration_fans_out_through_the_mcp_app_within_concurrency(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"fan-{uuid.uuid4().hex[:6]}"
     with FakeApi() as api:

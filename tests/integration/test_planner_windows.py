@@ -55,7 +55,8 @@ def hour(dt: datetime) -> datetime:
 
 
 async def test_job_fires_windows_are_fetched_and_completed_watermark_advances(
-        stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient) -> None:
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"win-{uuid.uuid4().hex[:6]}"
     start = hour(datetime.now(UTC)) - timedelta(hours=3)
@@ -67,18 +68,25 @@ async def test_job_fires_windows_are_fetched_and_completed_watermark_advances(
 
         async def completed() -> Any:
             state = await db["source_state"].find_one({"_id": sid})
-            return state and state.get("completed_until") and \
-                state["completed_until"].replace(tzinfo=UTC) == start + timedelta(hours=3) and state
+            return (
+                state
+                and state.get("completed_until")
+                and state["completed_until"].replace(tzinfo=UTC) == start + timedelta(hours=3)
+                and state
+            )
 
         state = await until(completed)
         assert state, await db["source_state"].find_one({"_id": sid})
         assert state["planned_until"].replace(tzinfo=UTC) == start + timedelta(hours=3)
         runs = await db["runs"].find({"source_id": sid, "trigger": "schedule"}).sort("triggered_at", 1).to_list()
-        assert runs[0]["task_ids"] == [f"{sid}:{(start + timedelta(hours=i)).isoformat()}/"
-                                       f"{(start + timedelta(hours=i + 1)).isoformat()}" for i in range(3)]
+        assert runs[0]["task_ids"] == [
+            f"{sid}:{(start + timedelta(hours=i)).isoformat()}/{(start + timedelta(hours=i + 1)).isoformat()}"
+            for i in range(3)
+        ]
         assert all(r["status"] == "skipped" for r in runs[1:])  # later ticks: up to date
         assert sorted(r["query"]["from"] for r in api.requests) == [
-            (start + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(3)]
+            (start + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(3)
+        ]
 
         status = cli(stack, "sources", "status", sid, "-o", "json")
         data = json.loads(status.stdout)
@@ -88,7 +96,8 @@ async def test_job_fires_windows_are_fetched_and_completed_watermark_advances(
 
 
 async def test_publish_failure_leaves_watermarks_and_fails_the_run(
-        stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient) -> None:
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"fail-{uuid.uuid4().hex[:6]}"
     file = tmp_path / "f.yaml"
@@ -110,8 +119,9 @@ async def test_publish_failure_leaves_watermarks_and_fails_the_run(
     assert cli(stack, "sources", "delete", sid).returncode == 0
 
 
-async def test_two_triggers_at_once_plan_the_windows_once(stack: Stack, runtime: StackInfo, tmp_path: Path,
-                                                           mongo: AsyncMongoClient) -> None:
+async def test_two_triggers_at_once_plan_the_windows_once(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"twice-{uuid.uuid4().hex[:6]}"
     file = tmp_path / "t.yaml"
@@ -130,8 +140,9 @@ async def test_two_triggers_at_once_plan_the_windows_once(stack: Stack, runtime:
     assert cli(stack, "sources", "delete", sid).returncode == 0
 
 
-async def test_backfill_plans_every_window_exactly_once(stack: Stack, runtime: StackInfo, tmp_path: Path,
-                                                        mongo: AsyncMongoClient) -> None:
+async def test_backfill_plans_every_window_exactly_once(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"back-{uuid.uuid4().hex[:6]}"
     start = datetime(2026, 1, 1, tzinfo=UTC)

@@ -17,7 +17,10 @@ from headwater.runtime.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.integration
 
-PRICES = "Product Code,Description,Unit Price,Currency,Colour\nP-1,Bolt,1.50,EUR,red\nP-2,Nut,0.20,EUR,\nP-3,Washer,oops,EUR,\n"
+PRICES = (
+    "Product Code,Description,Unit Price,Currency,Colour\n"
+    "P-1,Bolt,1.50,EUR,red\nP-2,Nut,0.20,EUR,\nP-3,Washer,oops,EUR,\n"
+)
 
 
 def push_source(sid: str, fmt: str = "csv") -> str:
@@ -45,8 +48,9 @@ async def until(check: Any, timeout: float = 30.0) -> Any:
         await asyncio.sleep(0.4)
 
 
-async def test_upload_dedup_history_and_rollback(stack: Stack, runtime: StackInfo, tmp_path: Path,
-                                                 mongo: AsyncMongoClient) -> None:
+async def test_upload_dedup_history_and_rollback(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"push-{uuid.uuid4().hex[:6]}"
     (tmp_path / "s.yaml").write_text(push_source(sid))
@@ -62,8 +66,13 @@ async def test_upload_dedup_history_and_rollback(stack: Stack, runtime: StackInf
 
     assert await until(lambda: records(2))
     p1 = await db["records"].find_one({"_id": f"{sid}:P-1"})
-    assert p1["data"] == {"sku": "P-1", "name": "Bolt", "price": 1.5, "currency": "EUR",
-                          "characteristics": {"Colour": "red"}}
+    assert p1["data"] == {
+        "sku": "P-1",
+        "name": "Bolt",
+        "price": 1.5,
+        "currency": "EUR",
+        "characteristics": {"Colour": "red"},
+    }
     log = await db["parsing_logs"].find({"source_id": sid}).to_list()
     assert [(e["row"], e["field"]) for e in log] == [(4, "price")] and "not a number" in log[0]["reason"]
 
@@ -87,8 +96,7 @@ async def test_upload_dedup_history_and_rollback(stack: Stack, runtime: StackInf
     assert changed and changed["data"]["price"] == 1.65
 
     summary = json.loads(cli(stack, "summary", "--source", sid, "-o", "json").stdout)
-    assert summary["sources"][sid] | {} == {"stored": 2, "failed": 0, "duplicates": 1, "records": 2,
-                                            "rows_rejected": 2}
+    assert summary["sources"][sid] | {} == {"stored": 2, "failed": 0, "duplicates": 1, "records": 2, "rows_rejected": 2}
 
     rolled = cli(stack, "datasets", "rollback", changed["dataset_version"])
     assert rolled.returncode == 0, rolled.stderr
@@ -99,8 +107,9 @@ async def test_upload_dedup_history_and_rollback(stack: Stack, runtime: StackInf
     assert again.returncode == 1 and "already rolled back" in again.stderr
 
 
-async def test_unparseable_upload_is_dead_lettered_listed_and_replayed(stack: Stack, runtime: StackInfo,
-                                                                       tmp_path: Path, mongo: AsyncMongoClient) -> None:
+async def test_unparseable_upload_is_dead_lettered_listed_and_replayed(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"dlq-{uuid.uuid4().hex[:6]}"
     (tmp_path / "s.yaml").write_text(push_source(sid, fmt="json"))

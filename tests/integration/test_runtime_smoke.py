@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from headwater.contracts.topics import PROBES, PUBSUB, SECRET_STORE, dead_letter
-from headwater.runtime.stack import StackInfo
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.errors import DuplicateKeyError
+
+from headwater.contracts.topics import PROBES, PUBSUB, SECRET_STORE, dead_letter
+from headwater.runtime.stack import StackInfo
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,9 @@ async def _publish(http: httpx.AsyncClient, runtime: StackInfo, data: dict[str, 
     assert response.status_code == 204, response.text
 
 
-async def test_message_crosses_redis_and_is_redelivered_after_retry(runtime: StackInfo, http: httpx.AsyncClient) -> None:
+async def test_message_crosses_redis_and_is_redelivered_after_retry(
+    runtime: StackInfo, http: httpx.AsyncClient
+) -> None:
     probe = f"retry-once-{uuid.uuid4().hex[:8]}"
     await _publish(http, runtime, {"probe_id": probe, "fail_times": 1})
 
@@ -47,7 +50,9 @@ async def test_message_crosses_redis_and_is_redelivered_after_retry(runtime: Sta
     assert len((await http.get(f"{runtime.apps['worker'].app_url}/probes/{probe}")).json()["deliveries"]) == 2
 
 
-async def test_message_that_keeps_failing_ends_on_the_dead_letter_topic(runtime: StackInfo, http: httpx.AsyncClient) -> None:
+async def test_message_that_keeps_failing_ends_on_the_dead_letter_topic(
+    runtime: StackInfo, http: httpx.AsyncClient
+) -> None:
     probe = f"always-fails-{uuid.uuid4().hex[:8]}"
     await _publish(http, runtime, {"probe_id": probe, "fail_times": 1000})
 
@@ -57,11 +62,14 @@ async def test_message_that_keeps_failing_ends_on_the_dead_letter_topic(runtime:
     assert channels == [PROBES] * 4 + [dead_letter(PROBES)]  # 1 delivery + 3 inbound retries, then DLQ
 
 
-async def test_job_scheduled_through_sidecar_calls_back_the_planner(runtime: StackInfo, http: httpx.AsyncClient) -> None:
+async def test_job_scheduled_through_sidecar_calls_back_the_planner(
+    runtime: StackInfo, http: httpx.AsyncClient
+) -> None:
     name = f"probe-{uuid.uuid4().hex[:8]}"
     planner = runtime.apps["planner"]
-    response = await http.post(f"{planner.dapr_url}/v1.0/jobs/{name}",
-                               json={"dueTime": "1s", "data": {"probe": name, "n": 7}})
+    response = await http.post(
+        f"{planner.dapr_url}/v1.0/jobs/{name}", json={"dueTime": "1s", "data": {"probe": name, "n": 7}}
+    )
     assert response.status_code == 204, response.text
 
     seen = await _deliveries(http, f"{planner.app_url}/probes/{name}", until=1)

@@ -22,8 +22,10 @@ pytestmark = pytest.mark.integration
 
 
 def source_yaml(source_id: str, schedule: str, enabled: bool = True) -> str:
-    return (f"source_id: {source_id}\nenabled: {str(enabled).lower()}\ningestion:\n  mode: scheduled_pull\n"
-            f"  schedule: \"{schedule}\"\n  request:\n    base_url: https://api.example.com/{source_id}\n")
+    return (
+        f"source_id: {source_id}\nenabled: {str(enabled).lower()}\ningestion:\n  mode: scheduled_pull\n"
+        f'  schedule: "{schedule}"\n  request:\n    base_url: https://api.example.com/{source_id}\n'
+    )
 
 
 async def job(http: httpx.AsyncClient, runtime: StackInfo, name: str) -> dict[str, Any] | None:
@@ -40,8 +42,9 @@ async def wait_for(check: Any, timeout: float = 20.0) -> Any:
         await asyncio.sleep(0.3)
 
 
-async def test_apply_stores_registers_fires_replaces_and_deletes(stack: Stack, runtime: StackInfo, tmp_path: Path,
-                                                               http: httpx.AsyncClient, mongo: AsyncMongoClient) -> None:
+async def test_apply_stores_registers_fires_replaces_and_deletes(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient
+) -> None:
     sid = f"jobs-{uuid.uuid4().hex[:6]}"
     file = tmp_path / f"{sid}.yaml"
     file.write_text(source_yaml(sid, "@every 2s"))
@@ -84,19 +87,36 @@ async def test_cli_reports_invalid_files_and_unreachable_server(stack: Stack, tm
     assert result.returncode == 1
     assert f"{bad}:8:1: colour: unknown key 'colour'" in result.stderr
 
-    down = subprocess.run([sys.executable, "-m", "headwater.cli.main", "sources", "list", "--api-url",
-                           "http://127.0.0.1:9"], capture_output=True, text=True, timeout=30)
+    down = subprocess.run(
+        [sys.executable, "-m", "headwater.cli.main", "sources", "list", "--api-url", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert down.returncode == 3 and "cannot reach the planner" in down.stderr
 
-    wrong = subprocess.run([sys.executable, "-m", "headwater.cli.main", "sources", "list", "--api-url",
-                            f"{stack.apps()['planner'].dapr_url}/v1.0/invoke/planner/method", "--token", "nope"],
-                           capture_output=True, text=True, timeout=30)
+    wrong = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "headwater.cli.main",
+            "sources",
+            "list",
+            "--api-url",
+            f"{stack.apps()['planner'].dapr_url}/v1.0/invoke/planner/method",
+            "--token",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert wrong.returncode == 1 and "401" in wrong.stderr
 
 
-async def test_planner_restart_restores_missing_jobs_and_removes_orphans(stack: Stack, runtime: StackInfo,
-                                                                         tmp_path: Path, http: httpx.AsyncClient,
-                                                                         mongo: AsyncMongoClient) -> None:
+async def test_planner_restart_restores_missing_jobs_and_removes_orphans(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient
+) -> None:
     sid = f"sync-{uuid.uuid4().hex[:6]}"
     file = tmp_path / f"{sid}.yaml"
     file.write_text(source_yaml(sid, "0 4 * * *"))
@@ -105,11 +125,20 @@ async def test_planner_restart_restores_missing_jobs_and_removes_orphans(stack: 
     # the scheduler lost the job, and an orphan is registered for a source that no longer exists
     await http.delete(f"{planner.dapr_url}/v1.0/jobs/source-{sid}")
     orphan = f"orphan-{uuid.uuid4().hex[:6]}"
-    await http.post(f"{planner.dapr_url}/v1.0/jobs/source-{orphan}",
-                    json={"schedule": "0 0 4 * * *", "data": {"source_id": orphan, "config_version": 1}})
+    await http.post(
+        f"{planner.dapr_url}/v1.0/jobs/source-{orphan}",
+        json={"schedule": "0 0 4 * * *", "data": {"source_id": orphan, "config_version": 1}},
+    )
     await mongo[runtime.mongodb_database]["jobs"].insert_one(
-        {"_id": orphan, "name": f"source-{orphan}", "source_id": orphan, "schedule": "0 0 4 * * *",
-         "config_version": 1, "registered_at": datetime(2026, 1, 1, tzinfo=UTC)})
+        {
+            "_id": orphan,
+            "name": f"source-{orphan}",
+            "source_id": orphan,
+            "schedule": "0 0 4 * * *",
+            "config_version": 1,
+            "registered_at": datetime(2026, 1, 1, tzinfo=UTC),
+        }
+    )
     assert await job(http, runtime, f"source-{sid}") is None
 
     stack.restart_app("planner")

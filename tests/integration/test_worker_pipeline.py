@@ -35,12 +35,21 @@ events: {{records_changed_batch: 40}}
 """
 
 
-async def publish(http: httpx.AsyncClient, runtime: StackInfo, sid: str, content: str, task: str,
-                  key: str = "doc-1", version: int = 1) -> None:
-    doc = RawDocument(source_id=sid, config_version=version, task_id=task, document_key=key, content_type="text/csv",
-                      content=content, fetched_at=datetime.now(UTC))
-    response = await http.post(f"{runtime.apps['planner'].dapr_url}/v1.0/publish/{PUBSUB}/{RAW_DOCUMENTS}",
-                               json=doc.model_dump(mode="json"))
+async def publish(
+    http: httpx.AsyncClient, runtime: StackInfo, sid: str, content: str, task: str, key: str = "doc-1", version: int = 1
+) -> None:
+    doc = RawDocument(
+        source_id=sid,
+        config_version=version,
+        task_id=task,
+        document_key=key,
+        content_type="text/csv",
+        content=content,
+        fetched_at=datetime.now(UTC),
+    )
+    response = await http.post(
+        f"{runtime.apps['planner'].dapr_url}/v1.0/publish/{PUBSUB}/{RAW_DOCUMENTS}", json=doc.model_dump(mode="json")
+    )
     assert response.status_code == 204, response.text
 
 
@@ -60,9 +69,9 @@ def csv_rows(n: int, bad_row: int | None = None, qty_shift: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def test_documents_records_events_duplicates_and_redelivery(stack: Stack, runtime: StackInfo, tmp_path: Path,
-                                                                  http: httpx.AsyncClient,
-                                                                  mongo: AsyncMongoClient) -> None:
+async def test_documents_records_events_duplicates_and_redelivery(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"wk-{uuid.uuid4().hex[:6]}"
     (tmp_path / "s.yaml").write_text(push_source(sid))
@@ -81,8 +90,11 @@ async def test_documents_records_events_duplicates_and_redelivery(stack: Stack, 
     stored = await until(lambda: events("document.stored", 1))
     assert stored and stored[0]["rows"] == 100 and stored[0]["rows_valid"] == 99 and stored[0]["rows_rejected"] == 1
     changed = await until(lambda: events("records.changed", 3))
-    assert changed and sum(len(e["created"]) for e in changed) == 99 and [e["last"] for e in changed] == [
-        False, False, True]
+    assert (
+        changed
+        and sum(len(e["created"]) for e in changed) == 99
+        and [e["last"] for e in changed] == [False, False, True]
+    )
     assert await db["records"].count_documents({"source_id": sid}) == 99
     assert await db["record_versions"].count_documents({"source_id": sid}) == 0  # nothing superseded yet
     logs = await db["parsing_logs"].find({"source_id": sid}).to_list()
@@ -98,9 +110,9 @@ async def test_documents_records_events_duplicates_and_redelivery(stack: Stack, 
     assert len((await http.get(f"{subscriber}/events", params={"source": sid, "type": "document.stored"})).json()) == 1
 
 
-async def test_unparseable_document_is_replayed_after_the_config_is_fixed(stack: Stack, runtime: StackInfo,
-                                                                          tmp_path: Path, http: httpx.AsyncClient,
-                                                                          mongo: AsyncMongoClient) -> None:
+async def test_unparseable_document_is_replayed_after_the_config_is_fixed(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient
+) -> None:
     db = mongo[runtime.mongodb_database]
     sid = f"fix-{uuid.uuid4().hex[:6]}"
     config = tmp_path / "s.yaml"
@@ -129,6 +141,7 @@ async def test_unparseable_document_is_replayed_after_the_config_is_fixed(stack:
 
 
 async def events_of(http: httpx.AsyncClient, runtime: StackInfo, sid: str, kind: str) -> Any:
-    got = (await http.get(f"{runtime.apps['event-subscriber'].app_url}/events",
-                          params={"source": sid, "type": kind})).json()
+    got = (
+        await http.get(f"{runtime.apps['event-subscriber'].app_url}/events", params={"source": sid, "type": kind})
+    ).json()
     return got or None

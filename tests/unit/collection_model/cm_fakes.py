@@ -22,8 +22,18 @@ class FakeHttp:
         self.in_flight = 0
         self.max_in_flight = 0
 
-    async def request(self, method: str, url: str, *, headers: dict[str, str], json_body: Any, timeout: float,
-                      max_bytes: int, max_redirects: int, allowlist: list[str]) -> HttpResponse:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any,
+        timeout: float,
+        max_bytes: int,
+        max_redirects: int,
+        allowlist: list[str],
+    ) -> HttpResponse:
         self.calls.append((url, dict(headers)))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -55,8 +65,9 @@ class FakeTokens:
     def __init__(self) -> None:
         self.issued = 0
 
-    async def client_credentials(self, token_url: str, client_id: str, client_secret: str,
-                                 scope: str | None) -> tuple[str, float]:
+    async def client_credentials(
+        self, token_url: str, client_id: str, client_secret: str, scope: str | None
+    ) -> tuple[str, float]:
         self.issued += 1
         return f"token-{self.issued}", 120.0
 

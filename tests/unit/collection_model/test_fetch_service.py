@@ -20,12 +20,19 @@ def ok(body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
     return 200, headers or {}, json.dumps(body).encode()
 
 
-def service(http: FakeHttp, items: list[dict[str, Any]] | None = None, secrets: dict[str, str] | None = None,
-            clock: list[float] | None = None) -> tuple[FetchService, Sleeps, FakeTokens]:
+def service(
+    http: FakeHttp,
+    items: list[dict[str, Any]] | None = None,
+    secrets: dict[str, str] | None = None,
+    clock: list[float] | None = None,
+) -> tuple[FetchService, Sleeps, FakeTokens]:
     sleeps, tokens = Sleeps(), FakeTokens()
     now = clock or [0.0]
-    auth = Authenticator(FakeSecrets(secrets or {"k": SECRET, "u": "user", "p": "pw", "cid": "id", "cs": "cs"}),
-                         tokens, clock=lambda: now[0])
+    auth = Authenticator(
+        FakeSecrets(secrets or {"k": SECRET, "u": "user", "p": "pw", "cid": "id", "cs": "cs"}),
+        tokens,
+        clock=lambda: now[0],
+    )
     return FetchService(http, FakeItems(items or []), auth, sleep=sleeps), sleeps, tokens
 
 
@@ -33,13 +40,23 @@ def req(**kw: Any) -> RequestSpec:
     return RequestSpec.model_validate({"base_url": "https://api.example.com/v1/data", **kw})
 
 
-@pytest.mark.parametrize(("auth", "expect_header", "expect_query"), [
-    ({"auth_type": "api_key", "secret_key": "k"}, ("X-API-Key", SECRET), None),
-    ({"auth_type": "api_key", "secret_key": "k", "auth_in": "query", "auth_query_param": "key"}, None, f"key={SECRET}"),
-    ({"auth_type": "bearer", "secret_key": "k"}, ("authorization", f"Bearer {SECRET}"), None),
-    ({"auth_type": "basic", "username_secret_key": "u", "password_secret_key": "p"},
-     ("authorization", "Basic " + base64.b64encode(b"user:pw").decode()), None),
-])
+@pytest.mark.parametrize(
+    ("auth", "expect_header", "expect_query"),
+    [
+        ({"auth_type": "api_key", "secret_key": "k"}, ("X-API-Key", SECRET), None),
+        (
+            {"auth_type": "api_key", "secret_key": "k", "auth_in": "query", "auth_query_param": "key"},
+            None,
+            f"key={SECRET}",
+        ),
+        ({"auth_type": "bearer", "secret_key": "k"}, ("authorization", f"Bearer {SECRET}"), None),
+        (
+            {"auth_type": "basic", "username_secret_key": "u", "password_secret_key": "p"},
+            ("authorization", "Basic " + base64.b64encode(b"user:pw").decode()),
+            None,
+        ),
+    ],
+)
 async def test_each_auth_kind_reaches_the_server(auth: dict[str, Any], expect_header: Any, expect_query: Any) -> None:
     http = FakeHttp(lambda path, q, h: ok({"x": 1}))
     svc, _, _ = service(http)
@@ -56,8 +73,12 @@ async def test_oauth2_token_is_cached_until_expiry() -> None:
     http = FakeHttp(lambda path, q, h: ok({}))
     clock = [0.0]
     svc, _, tokens = service(http, clock=clock)
-    spec = req(auth_type="oauth2_client_credentials", token_url="https://auth.example.com/token",
-               client_id_secret_key="cid", client_secret_secret_key="cs")
+    spec = req(
+        auth_type="oauth2_client_credentials",
+        token_url="https://auth.example.com/token",
+        client_id_secret_key="cid",
+        client_secret_secret_key="cs",
+    )
     await svc.run("s", spec, None, RetrySpec(), None, ListSink())
     await svc.run("s", spec, None, RetrySpec(), None, ListSink())
     assert tokens.issued == 1 and http.calls[1][1]["authorization"] == "Bearer token-1"

@@ -36,7 +36,10 @@ def test_page_number_stops_on_empty_page() -> None:
 def test_offset_advances_by_page_size() -> None:
     spec = {"type": "offset", "page_size": 2, "records_path": "r"}
     assert walk(spec, [{"r": [1, 2]}, {"r": [3, 4]}, {"r": []}]) == [
-        {"offset": "0", "limit": "2"}, {"offset": "2", "limit": "2"}, {"offset": "4", "limit": "2"}]
+        {"offset": "0", "limit": "2"},
+        {"offset": "2", "limit": "2"},
+        {"offset": "4", "limit": "2"},
+    ]
 
 
 def test_cursor_and_repeated_cursor_trap() -> None:
@@ -62,8 +65,10 @@ def test_link_header_has_more_total_and_max_pages() -> None:
     assert len(walk({"type": "page_number", "max_pages": 3}, [{}] * 10)) == 3
 
 
-@pytest.mark.parametrize(("status", "retry"), [(408, True), (429, True), (500, True), (503, True),
-                                               (400, False), (401, False), (404, False), (422, False)])
+@pytest.mark.parametrize(
+    ("status", "retry"),
+    [(408, True), (429, True), (500, True), (503, True), (400, False), (401, False), (404, False), (422, False)],
+)
 def test_retry_classification(status: int, retry: bool) -> None:
     assert is_retryable_status(status) is retry
 

@@ -44,9 +44,26 @@ def test_unknown_variable_names_it() -> None:
         render("{item.missing}", TemplateContext(item={}))
 
 
-@pytest.mark.parametrize("ip", ["127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254",
-                                "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1",
-                                "64:ff9b::a00:1", "2002:7f00:1::", "fd00:ec2::254", "224.0.0.1"])
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "64:ff9b::a00:1",
+        "2002:7f00:1::",
+        "fd00:ec2::254",
+        "224.0.0.1",
+    ],
+)
 def test_non_public_addresses_are_refused(ip: str) -> None:
     with pytest.raises(BlockedAddressError):
         check_address("api.example.com", [ip])

@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
 from headwater.runtime.settings import project_dir
 
 ROOT = project_dir()
-APPS = {a["appID"]: a["appPort"] for a in yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]
-        if a["appDirPath"].startswith("./services/")}  # examples run locally only
+APPS = {
+    a["appID"]: a["appPort"]
+    for a in yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]
+    if a["appDirPath"].startswith("./services/")
+}  # examples run locally only
 
 
 def _k8s_docs() -> list[dict[str, Any]]:
@@ -40,8 +44,9 @@ def test_every_app_has_a_kubernetes_deployment_with_matching_dapr_annotations() 
 
 
 def test_kubernetes_components_keep_the_local_component_names() -> None:
-    local = {yaml.safe_load(p.read_text())["metadata"]["name"]
-             for p in (ROOT / "deploy/dapr/components").glob("*.yaml")}
+    local = {
+        yaml.safe_load(p.read_text())["metadata"]["name"] for p in (ROOT / "deploy/dapr/components").glob("*.yaml")
+    }
     k8s = {d["metadata"]["name"] for d in _k8s_docs() if d["kind"] in ("Component", "Resiliency")}
     assert local <= k8s
 

@@ -173,8 +173,7 @@ class FakeState:
         self.done.setdefault(task_id, (source_id, window))
 
     async def done_windows_from(self, source_id: str, start: datetime) -> list[TimeWindow]:
-        return sorted((w for s, w in self.done.values() if s == source_id and w.end > start),
-                      key=lambda w: w.start)
+        return sorted((w for s, w in self.done.values() if s == source_id and w.end > start), key=lambda w: w.start)
 
     async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
         st = self.state.setdefault(source_id, SourceState(source_id))

@@ -6,28 +6,38 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from planner_fakes import FakeLedger, FakePublisher, FakeRuns, FakeState, FixedClock  # type: ignore[import-not-found]
+
 from headwater.contracts.messages import TaskResult, TaskStatus
 from planner.domain.sources import StoredSource
 from planner.domain.watermarks import RunStatus
 from planner.service_layer.planning import PlanningService
 from planner.service_layer.results import ResultService
 from planner.service_layer.triggers import TriggerOutcome
-from planner_fakes import FakeLedger, FakePublisher, FakeRuns, FakeState, FixedClock  # type: ignore[import-not-found]
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
 def source(window: dict[str, Any] | None = None, schedule: str = "@every 1h") -> StoredSource:
-    ingestion: dict[str, Any] = {"mode": "scheduled_pull", "schedule": schedule,
-                                 "request": {"base_url": "https://api.example.com/x"}}
+    ingestion: dict[str, Any] = {
+        "mode": "scheduled_pull",
+        "schedule": schedule,
+        "request": {"base_url": "https://api.example.com/x"},
+    }
     if window:
         ingestion["window"] = window
     return StoredSource("orders", {"source_id": "orders", "ingestion": ingestion}, 3, "h", T0, T0)
 
 
-WINDOW = {"cadence": "1h", "start": "2026-01-01T00:00:00Z", "lookback": "0s", "slice": "1h",
-          "max_slices_per_run": 24, "timezone": "UTC"}
+WINDOW = {
+    "cadence": "1h",
+    "start": "2026-01-01T00:00:00Z",
+    "lookback": "0s",
+    "slice": "1h",
+    "max_slices_per_run": 24,
+    "timezone": "UTC",
+}
 
 
 def make(publisher: FakePublisher | None = None, now: datetime = T0 + 3 * H, cap: int = 100):  # type: ignore[no-untyped-def]
@@ -46,7 +56,8 @@ async def test_windowed_trigger_publishes_one_work_item_per_window_and_advances_
 
     assert result.outcome is TriggerOutcome.PLANNED and result.work_items == 3
     assert [t.task_id for t in pub.published] == [
-        f"orders:{(T0 + i * H).isoformat()}/{(T0 + (i + 1) * H).isoformat()}" for i in range(3)]
+        f"orders:{(T0 + i * H).isoformat()}/{(T0 + (i + 1) * H).isoformat()}" for i in range(3)
+    ]
     assert all(t.config_version == 3 and t.run_id == result.run_id for t in pub.published)
     assert (await state.get("orders")).planned_until == T0 + 3 * H
     assert (await state.get("orders")).completed_until == T0
@@ -97,8 +108,14 @@ async def test_redelivered_scheduled_trigger_maps_to_the_same_task() -> None:
 
 
 def result(task_id: str, reporter: str, status: TaskStatus, run_id: str, **kw: Any) -> TaskResult:
-    return TaskResult(source_id="orders", task_id=task_id, run_id=run_id, reporter=reporter,  # type: ignore[arg-type]
-                      status=status, **kw)
+    return TaskResult(
+        source_id="orders",
+        task_id=task_id,
+        run_id=run_id,
+        reporter=reporter,  # type: ignore[arg-type]
+        status=status,
+        **kw,
+    )
 
 
 async def test_completed_advances_only_over_contiguous_succeeded_windows() -> None:
@@ -107,10 +124,19 @@ async def test_completed_advances_only_over_contiguous_succeeded_windows() -> No
     t0, t1, t2 = pub.published
 
     for task, status in ((t0, TaskStatus.SUCCEEDED), (t2, TaskStatus.SUCCEEDED), (t1, TaskStatus.FAILED)):
-        await results.on_result(result(task.task_id, "collection-model", TaskStatus.SUCCEEDED, run.run_id or "",
-                                       counts={"documents": 1}, window=task.window))
-        await results.on_result(result(task.task_id, "worker", status, run.run_id or "",
-                                       document_key="page-1", window=task.window))
+        await results.on_result(
+            result(
+                task.task_id,
+                "collection-model",
+                TaskStatus.SUCCEEDED,
+                run.run_id or "",
+                counts={"documents": 1},
+                window=task.window,
+            )
+        )
+        await results.on_result(
+            result(task.task_id, "worker", status, run.run_id or "", document_key="page-1", window=task.window)
+        )
 
     st = await state.get("orders")
     assert st.completed_until == T0 + H  # the failed middle window holds it back
@@ -121,8 +147,11 @@ async def test_task_is_not_done_until_every_document_reported() -> None:
     planning, results, pub, _, state, _ = make()
     await planning.plan(source(WINDOW), manual=False)
     t0 = pub.published[0]
-    await results.on_result(result(t0.task_id, "collection-model", TaskStatus.SUCCEEDED, t0.run_id,
-                                   counts={"documents": 2}, window=t0.window))
+    await results.on_result(
+        result(
+            t0.task_id, "collection-model", TaskStatus.SUCCEEDED, t0.run_id, counts={"documents": 2}, window=t0.window
+        )
+    )
     await results.on_result(result(t0.task_id, "worker", TaskStatus.SUCCEEDED, t0.run_id, document_key="page-1"))
     assert (await state.get("orders")).completed_until == T0
 
@@ -131,7 +160,7 @@ async def test_task_is_not_done_until_every_document_reported() -> None:
 
 
 async def test_backfill_plans_every_window_once_within_the_cap() -> None:
-    planning, _, pub, runs, state, _ = make(cap=4)
+    planning, _, pub, _runs, state, _ = make(cap=4)
     out = await planning.backfill(source(WINDOW), T0, T0 + 10 * H)
 
     assert [r.work_items for r in out] == [4, 4, 2]

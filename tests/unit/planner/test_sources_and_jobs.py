@@ -5,10 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from headwater.config import SourceConfig
-from planner.bootstrap import Container, build
-from planner.domain.sources import ApplyStatus
-from planner.service_layer.triggers import TriggerOutcome
 from planner_fakes import (  # type: ignore[import-not-found]
     FakeJobRegistry,
     FakePublisher,
@@ -19,12 +15,21 @@ from planner_fakes import (  # type: ignore[import-not-found]
     FixedClock,
 )
 
+from headwater.config import SourceConfig
+from planner.bootstrap import Container, build
+from planner.domain.sources import ApplyStatus
+from planner.service_layer.triggers import TriggerOutcome
+
 
 def cfg(schedule: str = "0 6 * * *", enabled: bool = True, **extra: Any) -> SourceConfig:
     data: dict[str, Any] = {
-        "source_id": "weather-api", "enabled": enabled,
-        "ingestion": {"mode": "scheduled_pull", "schedule": schedule,
-                      "request": {"base_url": "https://api.example.com/forecast"}},
+        "source_id": "weather-api",
+        "enabled": enabled,
+        "ingestion": {
+            "mode": "scheduled_pull",
+            "schedule": schedule,
+            "request": {"base_url": "https://api.example.com/forecast"},
+        },
         **extra,
     }
     return SourceConfig.model_validate(data)
@@ -32,19 +37,32 @@ def cfg(schedule: str = "0 6 * * *", enabled: bool = True, **extra: Any) -> Sour
 
 @pytest.fixture
 def app() -> tuple[Container, FakeScheduler, FakeJobRegistry, FakeSourceRepository, FakePublisher]:
-    scheduler, registry, sources, publisher = FakeScheduler(), FakeJobRegistry(), FakeSourceRepository(), FakePublisher()
-    container = build(sources=sources, registry=registry, scheduler=scheduler, publisher=publisher,
-                      runs=FakeRuns(), state=FakeState(), clock=FixedClock())
+    scheduler, registry, sources, publisher = (
+        FakeScheduler(),
+        FakeJobRegistry(),
+        FakeSourceRepository(),
+        FakePublisher(),
+    )
+    container = build(
+        sources=sources,
+        registry=registry,
+        scheduler=scheduler,
+        publisher=publisher,
+        runs=FakeRuns(),
+        state=FakeState(),
+        clock=FixedClock(),
+    )
     return container, scheduler, registry, sources, publisher
 
 
 async def test_create_registers_one_job_in_dapr_form(app: Any) -> None:
-    container, scheduler, registry, sources, _ = app
+    container, scheduler, registry, _sources, _ = app
     result = await container.sources.apply(cfg())
 
     assert result.status is ApplyStatus.CREATED and result.source.version == 1
-    assert scheduler.jobs == {"source-weather-api": {"schedule": "0 0 6 * * *",
-                                                     "data": {"source_id": "weather-api", "config_version": 1}}}
+    assert scheduler.jobs == {
+        "source-weather-api": {"schedule": "0 0 6 * * *", "data": {"source_id": "weather-api", "config_version": 1}}
+    }
     assert (await registry.get("weather-api")).schedule == "0 0 6 * * *"
 
 

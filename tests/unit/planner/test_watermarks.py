@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from headwater.contracts.messages import TimeWindow
 from planner.domain.jobs import job_name_for, source_id_from_job_name
 from planner.domain.watermarks import RunStatus, advance_completed, run_status_from_results
@@ -33,13 +34,16 @@ def test_nothing_done_yet_leaves_it_unset() -> None:
     assert advance_completed(None, [w(0)], T0) == T0 + H
 
 
-@pytest.mark.parametrize(("results", "expected"), [
-    ({"a": "succeeded", "b": "duplicate"}, RunStatus.SUCCEEDED),
-    ({"a": "succeeded"}, RunStatus.ENQUEUED),
-    ({"a": "succeeded", "b": "failed"}, RunStatus.PARTIAL),
-    ({"a": "partial", "b": "succeeded"}, RunStatus.PARTIAL),
-    ({"a": "failed", "b": "failed"}, RunStatus.FAILED),
-])
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        ({"a": "succeeded", "b": "duplicate"}, RunStatus.SUCCEEDED),
+        ({"a": "succeeded"}, RunStatus.ENQUEUED),
+        ({"a": "succeeded", "b": "failed"}, RunStatus.PARTIAL),
+        ({"a": "partial", "b": "succeeded"}, RunStatus.PARTIAL),
+        ({"a": "failed", "b": "failed"}, RunStatus.FAILED),
+    ],
+)
 def test_run_status(results: dict[str, str], expected: RunStatus) -> None:
     assert run_status_from_results(["a", "b"], results) is expected
 

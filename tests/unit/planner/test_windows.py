@@ -10,8 +10,14 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def policy(**kw: object) -> WindowPolicy:
-    base: dict[str, object] = {"cadence": H, "start": START, "lookback": timedelta(0), "slice": H,
-                               "max_slices_per_run": 24, "timezone": "UTC"}
+    base: dict[str, object] = {
+        "cadence": H,
+        "start": START,
+        "lookback": timedelta(0),
+        "slice": H,
+        "max_slices_per_run": 24,
+        "timezone": "UTC",
+    }
     base.update(kw)
     return WindowPolicy(**base)  # type: ignore[arg-type]
 

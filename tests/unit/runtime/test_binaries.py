@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from headwater.runtime.binaries import (
     BINARIES,
     RuntimeNotFoundError,
@@ -169,7 +170,7 @@ def test_download_path_fetches_checks_and_installs_release_assets(isolated: Path
 
 def test_download_with_wrong_checksum_is_refused(isolated: Path, asset_server: str) -> None:
     _serve_release(tamper="daprd")
-    with pytest.raises(RuntimeNotFoundError, match="does not match its .sha256"):
+    with pytest.raises(RuntimeNotFoundError, match=r"does not match its \.sha256"):
         resolve_runtime(_settings(isolated, download_base_url=asset_server), report=lambda _m: None)
 
 
@@ -180,8 +181,7 @@ def test_without_network_fails_at_once_naming_the_other_options(isolated: Path) 
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
     with pytest.raises(RuntimeNotFoundError) as err:
-        resolve_runtime(_settings(isolated, download_base_url=f"http://127.0.0.1:{closed}"),
-                        report=lambda _m: None)
+        resolve_runtime(_settings(isolated, download_base_url=f"http://127.0.0.1:{closed}"), report=lambda _m: None)
     message = str(err.value)
     assert "HEADWATER_RUNTIME_DIR" in message
     assert "dapr init --slim" in message

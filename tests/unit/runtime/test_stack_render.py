@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
 from headwater.runtime.settings import RuntimeSettings, project_dir
 from headwater.runtime.stack import Stack
 
@@ -28,7 +29,9 @@ def test_render_shifts_every_port_and_points_components_at_the_instance(tmp_path
     secrets = {m["name"]: m["value"] for m in comps["secretstore.yaml"]["spec"]["metadata"]}
     assert secrets["secretsFile"] == str(tmp_path / "t" / "secrets.json")
     config = yaml.safe_load((tmp_path / "t" / "config.yaml").read_text())
-    assert config["spec"]["nameResolution"]["configuration"]["connectionString"] == str(tmp_path / "t" / "nameresolution.db")
+    assert config["spec"]["nameResolution"]["configuration"]["connectionString"] == str(
+        tmp_path / "t" / "nameresolution.db"
+    )
 
 
 def test_every_subscription_topic_has_inbound_retries_for_its_pubsub() -> None:

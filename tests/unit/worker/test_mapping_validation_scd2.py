@@ -10,8 +10,12 @@ from worker.domain.records import MissingKeyError, natural_key, record_content_h
 from worker.domain.scd2 import StoredVersion, current_id, decide, version_id
 from worker.domain.validation import FieldRuleSpec, validate_record
 
-RULES = MappingRules(fields={"sku": "Product Code", "name": "Description"}, fuzzy=True, fuzzy_threshold=80,
-                     standard_fields=["sku", "name", "price", "currency"])
+RULES = MappingRules(
+    fields={"sku": "Product Code", "name": "Description"},
+    fuzzy=True,
+    fuzzy_threshold=80,
+    standard_fields=["sku", "name", "price", "currency"],
+)
 
 
 def test_overrides_win_fuzzy_matches_the_rest_and_unmapped_become_characteristics() -> None:
@@ -21,10 +25,21 @@ def test_overrides_win_fuzzy_matches_the_rest_and_unmapped_become_characteristic
     assert mapping.columns["Description"] == "name"
     assert mapping.columns["Currency "] == "currency"
     assert mapping.columns["Unit Price"] == "price"
-    row = {"Product Code": "A-1", "Description": "Bolt", "Unit Price": "1,5", "Currency ": "EUR", "SKU": "x",
-           "Colour": "red"}
-    assert apply_mapping(row, mapping) == {"sku": "A-1", "name": "Bolt", "price": "1,5", "currency": "EUR",
-                                           "characteristics": {"SKU": "x", "Colour": "red"}}
+    row = {
+        "Product Code": "A-1",
+        "Description": "Bolt",
+        "Unit Price": "1,5",
+        "Currency ": "EUR",
+        "SKU": "x",
+        "Colour": "red",
+    }
+    assert apply_mapping(row, mapping) == {
+        "sku": "A-1",
+        "name": "Bolt",
+        "price": "1,5",
+        "currency": "EUR",
+        "characteristics": {"SKU": "x", "Colour": "red"},
+    }
 
 
 def test_fuzzy_threshold_keeps_weak_matches_out() -> None:
@@ -34,33 +49,51 @@ def test_fuzzy_threshold_keeps_weak_matches_out() -> None:
 
 def test_json_mapping_with_jmespath_and_passthrough() -> None:
     rec = {"id": 7, "pricing": {"amount": 3.5}}
-    assert map_json_record(rec, MappingRules(fields={"sku": "id", "price": "pricing.amount"})) == {"sku": 7, "price": 3.5}
+    assert map_json_record(rec, MappingRules(fields={"sku": "id", "price": "pricing.amount"})) == {
+        "sku": 7,
+        "price": 3.5,
+    }
     assert map_json_record(rec, MappingRules()) == rec
 
 
-@pytest.mark.parametrize(("value", "kind", "expected"), [
-    ("1,234.50", "number", 1234.5), ("12,5", "number", 12.5), ("€ 12.50", "number", 12.5), (" $3 ", "number", 3.0),
-    ("1.234,5", "number", 1234.5), ("12.0", "integer", 12), ("yes", "boolean", True), ("0", "boolean", False),
-    ("2026-03-01", "date", "2026-03-01"), (45292, "date", "2024-01-01"), (date(2026, 1, 2), "date", "2026-01-02"),
-    ("2026-03-01T10:00:00Z", "datetime", "2026-03-01T10:00:00+00:00"), (42, "string", "42"),
-])
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        ("1,234.50", "number", 1234.5),
+        ("12,5", "number", 12.5),
+        ("€ 12.50", "number", 12.5),
+        (" $3 ", "number", 3.0),
+        ("1.234,5", "number", 1234.5),
+        ("12.0", "integer", 12),
+        ("yes", "boolean", True),
+        ("0", "boolean", False),
+        ("2026-03-01", "date", "2026-03-01"),
+        (45292, "date", "2024-01-01"),
+        (date(2026, 1, 2), "date", "2026-01-02"),
+        ("2026-03-01T10:00:00Z", "datetime", "2026-03-01T10:00:00+00:00"),
+        (42, "string", "42"),
+    ],
+)
 def test_coercion(value: object, kind: str, expected: object) -> None:
     clean, problems = validate_record({"f": value}, {"f": FieldRuleSpec(type=kind)})
     assert problems == [] and clean["f"] == expected
 
 
-@pytest.mark.parametrize(("value", "rule", "reason"), [
-    (None, FieldRuleSpec(required=True), "required value is missing"),
-    ("  ", FieldRuleSpec(required=True), "required value is missing"),
-    ("abc", FieldRuleSpec(type="number"), "is not a number"),
-    ("12.5", FieldRuleSpec(type="integer"), "not a whole number"),
-    ("maybe", FieldRuleSpec(type="boolean"), "not a boolean"),
-    ("-1", FieldRuleSpec(type="number", min=0), "below the minimum 0"),
-    ("11", FieldRuleSpec(type="number", max=10), "above the maximum 10"),
-    ("ab-1", FieldRuleSpec(pattern="[A-Z]+-[0-9]+"), "does not match"),
-    ("JPY", FieldRuleSpec(enum=["EUR", "USD"]), "is not one of"),
-    ("31/02/2026", FieldRuleSpec(type="date"), "not an ISO date"),
-])
+@pytest.mark.parametrize(
+    ("value", "rule", "reason"),
+    [
+        (None, FieldRuleSpec(required=True), "required value is missing"),
+        ("  ", FieldRuleSpec(required=True), "required value is missing"),
+        ("abc", FieldRuleSpec(type="number"), "is not a number"),
+        ("12.5", FieldRuleSpec(type="integer"), "not a whole number"),
+        ("maybe", FieldRuleSpec(type="boolean"), "not a boolean"),
+        ("-1", FieldRuleSpec(type="number", min=0), "below the minimum 0"),
+        ("11", FieldRuleSpec(type="number", max=10), "above the maximum 10"),
+        ("ab-1", FieldRuleSpec(pattern="[A-Z]+-[0-9]+"), "does not match"),
+        ("JPY", FieldRuleSpec(enum=["EUR", "USD"]), "is not one of"),
+        ("31/02/2026", FieldRuleSpec(type="date"), "not an ISO date"),
+    ],
+)
 def test_each_rule_reports_the_field_and_reason(value: object, rule: FieldRuleSpec, reason: str) -> None:
     _, problems = validate_record({"f": value}, {"f": rule})
     assert [p.field for p in problems] == ["f"] and reason in problems[0].reason

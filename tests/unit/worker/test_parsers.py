@@ -62,7 +62,7 @@ def test_xlsx_sheet_selection_numbers_as_text_and_missing_sheet() -> None:
 
 def test_xlsx_empty_sheet_and_not_a_workbook() -> None:
     assert rows(xlsx({"Empty": []}), "xlsx") == []
-    with pytest.raises(DocumentParseError, match="not a readable .xlsx"):
+    with pytest.raises(DocumentParseError, match=r"not a readable \.xlsx"):
         rows(b"PK not really", "xlsx")
 
 
@@ -83,9 +83,16 @@ def test_ndjson_and_bad_line() -> None:
 
 
 def test_sheets_values_ragged_rows() -> None:
-    doc = json.dumps({"range": "Inventory!A1:C3", "majorDimension": "ROWS",
-                      "values": [["sku", "qty", "loc"], ["A", "3"], ["B", "", "X"]]}).encode()
-    assert rows(doc, "sheets_values") == [(2, {"sku": "A", "qty": "3", "loc": None}),
-                                          (3, {"sku": "B", "qty": None, "loc": "X"})]
+    doc = json.dumps(
+        {
+            "range": "Inventory!A1:C3",
+            "majorDimension": "ROWS",
+            "values": [["sku", "qty", "loc"], ["A", "3"], ["B", "", "X"]],
+        }
+    ).encode()
+    assert rows(doc, "sheets_values") == [
+        (2, {"sku": "A", "qty": "3", "loc": None}),
+        (3, {"sku": "B", "qty": None, "loc": "X"}),
+    ]
     with pytest.raises(DocumentParseError, match="Google Sheets values"):
         rows(b"[1, 2]", "sheets_values")

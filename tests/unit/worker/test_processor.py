@@ -30,15 +30,17 @@ from worker.bootstrap import Container, build
 from worker.service_layer.process import Busy, Processed, Unprocessable
 from worker.service_layer.rollback import RollbackError
 
-CONFIG = SourceConfig.model_validate({
-    "source_id": "prices",
-    "ingestion": {"mode": "push"},
-    "parse": {"format": "csv"},
-    "map": {"fields": {"sku": "Product Code"}, "standard_fields": ["sku", "name", "price"]},
-    "validate": {"fields": {"price": {"type": "number", "required": True, "min": 0}}},
-    "store": {"key": ["sku"], "history": "scd2"},
-    "events": {"records_changed_batch": 2},
-})
+CONFIG = SourceConfig.model_validate(
+    {
+        "source_id": "prices",
+        "ingestion": {"mode": "push"},
+        "parse": {"format": "csv"},
+        "map": {"fields": {"sku": "Product Code"}, "standard_fields": ["sku", "name", "price"]},
+        "validate": {"fields": {"price": {"type": "number", "required": True, "min": 0}}},
+        "store": {"key": ["sku"], "history": "scd2"},
+        "events": {"records_changed_batch": 2},
+    }
+)
 
 
 class App:
@@ -46,15 +48,33 @@ class App:
         self.clock, self.raw, self.records, self.log = Clock(), Raw(), Records(), Log()
         self.datasets, self.audit, self.events, self.results = Datasets(), Audit(), Events(), Results()
         self.letters, self.republisher = Letters(), Republisher()
-        self.c: Container = build(raw=self.raw, blobs=Blobs(), configs=Configs({("prices", 1): CONFIG}),
-                                  records=self.records, parsing_log=self.log, datasets=self.datasets,
-                                  audit=self.audit, events=self.events, results=self.results,
-                                  letters=self.letters, republisher=self.republisher, clock=self.clock)
+        self.c: Container = build(
+            raw=self.raw,
+            blobs=Blobs(),
+            configs=Configs({("prices", 1): CONFIG}),
+            records=self.records,
+            parsing_log=self.log,
+            datasets=self.datasets,
+            audit=self.audit,
+            events=self.events,
+            results=self.results,
+            letters=self.letters,
+            republisher=self.republisher,
+            clock=self.clock,
+        )
 
 
 def doc(content: str, task: str = "prices:t1", key: str = "page-1", version: int = 1) -> RawDocument:
-    return RawDocument(source_id="prices", config_version=version, task_id=task, run_id="r1", document_key=key,
-                       content_type="text/csv", content=content, fetched_at=datetime(2026, 2, 1, tzinfo=UTC))
+    return RawDocument(
+        source_id="prices",
+        config_version=version,
+        task_id=task,
+        run_id="r1",
+        document_key=key,
+        content_type="text/csv",
+        content=content,
+        fetched_at=datetime(2026, 2, 1, tzinfo=UTC),
+    )
 
 
 CSV1 = "Product Code,Name,Price,Colour\nA,Bolt,1.50,red\nB,Nut,-2,blue\nC,Screw,abc,\nD,Washer,0.10,\n"
@@ -107,18 +127,31 @@ async def test_changed_price_makes_a_new_version_and_unchanged_rows_do_not(app: 
     assert app.records.rows["prices:D"]["version"] == 1
     v1, v2 = app.records.versions["prices:A:v1"], app.records.rows["prices:A"]
     assert (v1["is_current"], v1["valid_to"], v1["data"]["price"]) == (False, app.clock.now(), 1.5)
-    assert (v2["is_current"], v2["valid_to"], v2["data"]["price"], v2["valid_from"]) == (True, None, 1.75, app.clock.now())
+    assert (v2["is_current"], v2["valid_to"], v2["data"]["price"], v2["valid_from"]) == (
+        True,
+        None,
+        1.75,
+        app.clock.now(),
+    )
     assert sorted(app.records.versions) == ["prices:A:v1"]  # unchanged rows wrote nothing
     changed = [e for e in app.events.events if e.type == "records.changed"]  # type: ignore[attr-defined]
     assert changed[-1].updated == ["A"] and changed[-1].created == []  # type: ignore[attr-defined]
 
 
 async def test_unparseable_document_is_logged_announced_and_dropped(app: App) -> None:
-    bad = RawDocument(source_id="prices", config_version=1, task_id="prices:t9", document_key="upload/x",
-                      content_type="text/csv", encoding="base64", content="//79/w==",  # not decodable as text
-                      fetched_at=datetime(2026, 2, 1, tzinfo=UTC))
-    cfg = SourceConfig.model_validate({**CONFIG.model_dump(by_alias=True), "parse": {"format": "csv",
-                                                                                    "encoding": "utf-8"}})
+    bad = RawDocument(
+        source_id="prices",
+        config_version=1,
+        task_id="prices:t9",
+        document_key="upload/x",
+        content_type="text/csv",
+        encoding="base64",
+        content="//79/w==",  # not decodable as text
+        fetched_at=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    cfg = SourceConfig.model_validate(
+        {**CONFIG.model_dump(by_alias=True), "parse": {"format": "csv", "encoding": "utf-8"}}
+    )
     app.c.processor._configs = Configs({("prices", 1): cfg})  # type: ignore[attr-defined]
     out = await app.c.processor.handle(bad)
 
@@ -160,8 +193,13 @@ async def test_emitted_events_match_the_published_json_schemas(app: App) -> None
     await app.c.processor.handle(doc(CSV1))
     await app.c.processor.handle(doc(CSV1, task="prices:t2"))
     schemas = committed_event_schemas(project_dir())
-    assert set(schemas) == {"document.stored", "document.duplicate", "records.changed", "records.rolled_back",
-                            "task.failed"}
+    assert set(schemas) == {
+        "document.stored",
+        "document.duplicate",
+        "records.changed",
+        "records.rolled_back",
+        "task.failed",
+    }
     for event in app.events.events:
         data: dict[str, Any] = event.model_dump(mode="json")
         jsonschema.validate(data, schemas[data["type"]])

@@ -78,9 +78,13 @@ class Records:
         self.versions: dict[str, dict[str, Any]] = {}
 
     async def current(self, source_id: str, keys: list[str]) -> dict[str, StoredRecord]:
-        return {d["natural_key"]: StoredRecord(d["natural_key"], d["version"], d["content_hash"], d["valid_from"],
-                                               d["data"], d.get("dataset_version"))
-                for k in keys if (d := self.rows.get(f"{source_id}:{k}"))}
+        return {
+            d["natural_key"]: StoredRecord(
+                d["natural_key"], d["version"], d["content_hash"], d["valid_from"], d["data"], d.get("dataset_version")
+            )
+            for k in keys
+            if (d := self.rows.get(f"{source_id}:{k}"))
+        }
 
     async def archive(self, source_id: str, versions: list[dict[str, Any]]) -> None:
         for v in versions:

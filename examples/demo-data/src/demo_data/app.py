@@ -12,14 +12,25 @@ from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Response
 
-PRODUCTS = [{"sku": f"SKU-{i:03d}", "title": f"Product {i}", "pricing": {"amount": round(2.5 * i, 2),
-                                                                            "currency": "EUR"}}
-            for i in range(1, 24)]
-PRICE_ROWS = [("A-100", "Hex bolt M8", "0.35", "EUR", "steel"), ("A-101", "Hex nut M8", "0.12", "EUR", "steel"),
-              ("A-102", "Washer 8 mm", "0,05", "EUR", "zinc"), ("A-103", "Wood screw 4x40", "€ 0.09", "EUR", ""),
-              ("A-104", "Anchor 10 mm", "n/a", "EUR", "nylon"), ("A-105", "Threaded rod M8", "2.10", "USD", "steel")]
-INVENTORY = [["sku", "name", "quantity", "location"], ["INV-1", "Pallet jack", "3", "Hall A"],
-             ["INV-2", "Forklift", "1", "Hall B"], ["INV-3", "Shelf", "many", "Hall A"], ["INV-4", "Ladder", "7"]]
+PRODUCTS = [
+    {"sku": f"SKU-{i:03d}", "title": f"Product {i}", "pricing": {"amount": round(2.5 * i, 2), "currency": "EUR"}}
+    for i in range(1, 24)
+]
+PRICE_ROWS = [
+    ("A-100", "Hex bolt M8", "0.35", "EUR", "steel"),
+    ("A-101", "Hex nut M8", "0.12", "EUR", "steel"),
+    ("A-102", "Washer 8 mm", "0,05", "EUR", "zinc"),
+    ("A-103", "Wood screw 4x40", "€ 0.09", "EUR", ""),
+    ("A-104", "Anchor 10 mm", "n/a", "EUR", "nylon"),
+    ("A-105", "Threaded rod M8", "2.10", "USD", "steel"),
+]
+INVENTORY = [
+    ["sku", "name", "quantity", "location"],
+    ["INV-1", "Pallet jack", "3", "Hall A"],
+    ["INV-2", "Forklift", "1", "Hall B"],
+    ["INV-3", "Shelf", "many", "Hall A"],
+    ["INV-4", "Ladder", "7"],
+]
 
 
 def _secret(group: str) -> str | None:
@@ -38,17 +49,22 @@ def create_app() -> FastAPI:
 
     @app.get("/v1/forecast")
     async def forecast(hourly: str = "") -> dict[str, Any]:
-        return {"latitude": 52.5, "longitude": 13.4, "hourly_units": {"temperature_2m": "°C"},
-                "hourly": {"time": ["2026-11-25T00:00", "2026-11-25T01:00"], "temperature_2m": [3.1, 2.8]},
-                "requested": hourly.split(",")}
+        return {
+            "latitude": 52.5,
+            "longitude": 13.4,
+            "hourly_units": {"temperature_2m": "°C"},
+            "hourly": {"time": ["2026-11-25T00:00", "2026-11-25T01:00"], "temperature_2m": [3.1, 2.8]},
+            "requested": hourly.split(","),
+        }
 
     @app.get("/v1/products")
-    async def products(page: int = 1, per_page: int = 10, status: str = "active",
-                       x_api_key: str | None = Header(default=None)) -> dict[str, Any]:
+    async def products(
+        page: int = 1, per_page: int = 10, status: str = "active", x_api_key: str | None = Header(default=None)
+    ) -> dict[str, Any]:
         if x_api_key is None or x_api_key != _secret("products-api"):
             raise HTTPException(401, "missing or wrong X-API-Key")
         start = (page - 1) * per_page
-        return {"page": page, "items": PRODUCTS[start:start + per_page]}
+        return {"page": page, "items": PRODUCTS[start : start + per_page]}
 
     @app.get("/exports/pricelist.csv")
     async def pricelist_csv() -> Response:
@@ -71,8 +87,7 @@ def create_app() -> FastAPI:
             sheet.append([sku.replace("A-", "X-"), name, price, currency])
         buf = io.BytesIO()
         book.save(buf)
-        return Response(buf.getvalue(),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     @app.get("/v4/spreadsheets/{sheet_id}/values/{cell_range}")
     async def sheet_values(sheet_id: str, cell_range: str, key: str = Query("")) -> dict[str, Any]:
@@ -84,9 +99,14 @@ def create_app() -> FastAPI:
     async def orders(updated_from: str, updated_to: str, cursor: str | None = None) -> dict[str, Any]:
         start = datetime.fromisoformat(updated_from.replace("Z", "+00:00"))
         minutes = 0 if cursor is None else 30
-        batch = [{"order_id": f"O-{(start + timedelta(minutes=minutes + m)).strftime('%Y%m%d%H%M')}",
-                  "amount": 10 + m, "placed_at": (start + timedelta(minutes=minutes + m)).isoformat()}
-                 for m in (0, 15)]
+        batch = [
+            {
+                "order_id": f"O-{(start + timedelta(minutes=minutes + m)).strftime('%Y%m%d%H%M')}",
+                "amount": 10 + m,
+                "placed_at": (start + timedelta(minutes=minutes + m)).isoformat(),
+            }
+            for m in (0, 15)
+        ]
         return {"orders": batch, "next_cursor": "second-half" if cursor is None else None}
 
     return app

@@ -29,9 +29,18 @@ class Container:
     results: ResultService
 
 
-def build(*, sources: SourceRepository, registry: JobRegistry, scheduler: JobScheduler,
-          publisher: WorkPublisher, runs: RunRepository, state: StateRepository,
-          clock: Clock | None = None, owner: str = "planner", global_cap: int = 100) -> Container:
+def build(
+    *,
+    sources: SourceRepository,
+    registry: JobRegistry,
+    scheduler: JobScheduler,
+    publisher: WorkPublisher,
+    runs: RunRepository,
+    state: StateRepository,
+    clock: Clock | None = None,
+    owner: str = "planner",
+    global_cap: int = 100,
+) -> Container:
     """Wire the service layer to the given ports (real adapters or in-memory fakes)."""
     clock = clock or SystemClock()
     jobs = JobRegistrationService(scheduler, registry, sources, clock)

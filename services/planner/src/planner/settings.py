@@ -1,6 +1,7 @@
 """Settings of the planner service (environment, see headwater.edge.settings)."""
 
 from headwater.edge.settings import ServiceSettings
+
 __all__ = ["Settings"]
 
 

@@ -7,8 +7,14 @@ from worker.settings import Settings
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run("worker.entrypoints.app:create_app", factory=True, host="127.0.0.1",
-                port=settings.app_port, log_level="warning", access_log=False)
+    uvicorn.run(
+        "worker.entrypoints.app:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=settings.app_port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

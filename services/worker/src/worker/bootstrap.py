@@ -36,15 +36,35 @@ class Container:
     dead_letters: DeadLetterService
 
 
-def build(*, raw: RawDocuments, blobs: BlobReader, configs: ConfigSource, records: RecordStore,
-          parsing_log: ParsingLog, datasets: DatasetVersions, audit: AuditLog, events: EventPublisher,
-          results: ResultPublisher, letters: DeadLetterStore, republisher: Republisher,
-          clock: Any | None = None) -> Container:
+def build(
+    *,
+    raw: RawDocuments,
+    blobs: BlobReader,
+    configs: ConfigSource,
+    records: RecordStore,
+    parsing_log: ParsingLog,
+    datasets: DatasetVersions,
+    audit: AuditLog,
+    events: EventPublisher,
+    results: ResultPublisher,
+    letters: DeadLetterStore,
+    republisher: Republisher,
+    clock: Any | None = None,
+) -> Container:
     clock = clock or SystemClock()
     return Container(
-        processor=DocumentProcessor(raw=raw, blobs=blobs, configs=configs, records=records,
-                                    parsing_log=parsing_log, datasets=datasets, audit=audit, events=events,
-                                    results=results, clock=clock),
+        processor=DocumentProcessor(
+            raw=raw,
+            blobs=blobs,
+            configs=configs,
+            records=records,
+            parsing_log=parsing_log,
+            datasets=datasets,
+            audit=audit,
+            events=events,
+            results=results,
+            clock=clock,
+        ),
         rollback=RollbackService(datasets, records, audit, events, clock),
         dead_letters=DeadLetterService(letters, republisher, clock, versions=configs),
     )

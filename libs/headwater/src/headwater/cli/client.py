@@ -48,19 +48,23 @@ def default_token() -> str | None:
 
 
 class ApiClient:
-    def __init__(self, base_url: str, token: str | None, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, base_url: str, token: str | None, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
-                                    transport=transport)
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
         self.base_url = base_url
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise Unreachable(f"cannot reach the planner at {self.base_url} ({type(exc).__name__}); "
-                              "is the platform running (`make up`)?") from exc
+            raise Unreachable(
+                f"cannot reach the planner at {self.base_url} ({type(exc).__name__}); "
+                "is the platform running (`make up`)?"
+            ) from exc
         if response.status_code in (502, 503) or (response.status_code == 500 and "ERR_DIRECT_INVOKE" in response.text):
             raise Unreachable(f"the planner is not reachable through {self.base_url}: {response.text[:200]}")
         if response.status_code >= 400:
@@ -73,5 +77,6 @@ class ApiClient:
 
     def upload(self, path: str, file: Path, content_type: str) -> Any:
         with file.open("rb") as handle:
-            return self.request("POST", path, content=handle.read(),
-                                headers={"content-type": content_type, "x-filename": file.name})
+            return self.request(
+                "POST", path, content=handle.read(), headers={"content-type": content_type, "x-filename": file.name}
+            )

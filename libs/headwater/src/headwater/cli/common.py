@@ -24,10 +24,18 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else int(os.environ
 
 EXIT_INVALID, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
-ApiUrl = Annotated[str | None, typer.Option("--api-url", envvar="HEADWATER_API_URL",
-                                            help="planner API base URL (default: through the planner's sidecar)")]
-Token = Annotated[str | None, typer.Option("--token", envvar="HEADWATER_API_TOKEN", show_default=False,
-                                           help="API token (default: the local stack's)")]
+ApiUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url", envvar="HEADWATER_API_URL", help="planner API base URL (default: through the planner's sidecar)"
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token", envvar="HEADWATER_API_TOKEN", show_default=False, help="API token (default: the local stack's)"
+    ),
+]
 
 
 class Output(StrEnum):

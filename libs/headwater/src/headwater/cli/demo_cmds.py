@@ -35,8 +35,10 @@ def _local(config: SourceConfig, base: str) -> dict[str, Any]:
     return data
 
 
-def demo(folder: Path = typer.Option(Path("config/source-configs"), "-f", help="example configs"),
-         wait: float = typer.Option(90.0, help="seconds to wait for the work to settle")) -> None:
+def demo(
+    folder: Path = typer.Option(Path("config/source-configs"), "-f", help="example configs"),
+    wait: float = typer.Option(90.0, help="seconds to wait for the work to settle"),
+) -> None:
     """Run the example sources end to end against the local example data server."""
     stack = Stack(RuntimeSettings(), report=lambda m: console.print(f"  {m}"))
     planner = stack.apps()["planner"]
@@ -63,12 +65,14 @@ def demo(folder: Path = typer.Option(Path("config/source-configs"), "-f", help="
         console.print(f"triggered {config.source_id}: {result['outcome']}, {result['work_items']} work item(s)")
     _settle(worker, [c.source_id for c in configs], wait)
     summary = worker.request("GET", "/api/v1/summary")
-    table = Table("SOURCE", "DOCUMENTS STORED", "DUPLICATES", "FAILED", "RECORDS", "ROWS REJECTED",
-                  title="Headwater demo")
+    table = Table(
+        "SOURCE", "DOCUMENTS STORED", "DUPLICATES", "FAILED", "RECORDS", "ROWS REJECTED", title="Headwater demo"
+    )
     for sid in (c.source_id for c in configs):
         row = summary["sources"].get(sid, {})
-        table.add_row(sid, *(str(row.get(k, 0)) for k in ("stored", "duplicates", "failed", "records",
-                                                          "rows_rejected")))
+        table.add_row(
+            sid, *(str(row.get(k, 0)) for k in ("stored", "duplicates", "failed", "records", "rows_rejected"))
+        )
     console.print(table)
     console.print(f"events emitted: {summary['counters'].get('headwater.worker.events_emitted', 0)}")
     console.print("try: headwater sources list | headwater runs list | headwater sources status orders-windowed")

@@ -9,8 +9,12 @@ import typer
 
 from headwater.cli import data_cmds, demo_cmds, runs_cmds, runtime_cmds, sources_cmds
 
-app = typer.Typer(name="headwater", help="Headwater: configuration-driven data ingestion on Dapr.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    name="headwater",
+    help="Headwater: configuration-driven data ingestion on Dapr.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 app.command("setup")(runtime_cmds.setup)
 app.command("up")(runtime_cmds.up)
 app.command("down")(runtime_cmds.down)

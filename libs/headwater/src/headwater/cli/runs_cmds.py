@@ -17,14 +17,27 @@ app = typer.Typer(help="Inspect planning runs.", no_args_is_help=True)
 def _runs_table(rows: list[dict[str, Any]]) -> None:
     table = Table("RUN", "SOURCE", "TRIGGER", "AT", "STATUS", "WINDOWS", "ITEMS", "ERROR")
     for r in rows:
-        table.add_row(r["run_id"][:12], r["source_id"], r["trigger"], r["triggered_at"][:19], r["status"],
-                      str(len(r["windows"])), str(r["counts"].get("work_items", 0)), (r.get("error") or "")[:40])
+        table.add_row(
+            r["run_id"][:12],
+            r["source_id"],
+            r["trigger"],
+            r["triggered_at"][:19],
+            r["status"],
+            str(len(r["windows"])),
+            str(r["counts"].get("work_items", 0)),
+            (r.get("error") or "")[:40],
+        )
     console.print(table)
 
 
 @app.command("list")
-def list_(source: Annotated[str | None, typer.Option("--source")] = None, limit: int = 20,
-          output: OutputOpt = Output.table, api_url: ApiUrl = None, token: Token = None) -> None:
+def list_(
+    source: Annotated[str | None, typer.Option("--source")] = None,
+    limit: int = 20,
+    output: OutputOpt = Output.table,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
     """Recent runs, newest first."""
     params: dict[str, Any] = {"limit": limit} | ({"source": source} if source else {})
     with handle():
@@ -47,8 +60,9 @@ def status(source_id: str, output: OutputOpt = Output.table, api_url: ApiUrl = N
 
     def show(d: dict[str, Any]) -> None:
         lag = d.get("lag_seconds")
-        console.print(f"source          {d['source_id']} (version {d['version']}, "
-                      f"{'enabled' if d['enabled'] else 'disabled'})")
+        console.print(
+            f"source          {d['source_id']} (version {d['version']}, {'enabled' if d['enabled'] else 'disabled'})"
+        )
         console.print(f"job             {d['job']['name'] + ' ' + d['job']['schedule'] if d['job'] else '-'}")
         console.print(f"planned_until   {d['planned_until'] or '-'}")
         console.print(f"completed_until {d['completed_until'] or '-'}")
@@ -60,17 +74,21 @@ def status(source_id: str, output: OutputOpt = Output.table, api_url: ApiUrl = N
     print_data(data, output, show)
 
 
-def backfill(source_id: str,
-             start: Annotated[datetime, typer.Option("--from", help="start (ISO 8601, UTC if no zone)")],
-             end: Annotated[datetime, typer.Option("--to", help="end, exclusive")],
-             api_url: ApiUrl = None, token: Token = None) -> None:
+def backfill(
+    source_id: str,
+    start: Annotated[datetime, typer.Option("--from", help="start (ISO 8601, UTC if no zone)")],
+    end: Annotated[datetime, typer.Option("--to", help="end, exclusive")],
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
     """Plan historical windows in runs that respect the cap."""
     if end <= start:
         raise fail("--to must be after --from")
     with handle(), Progress(console=console) as bar:
         task = bar.add_task(f"backfill {source_id}", total=None)
-        data = client(api_url, token).request("POST", f"/api/v1/sources/{source_id}/backfill",
-                                              json={"start": start.isoformat(), "end": end.isoformat()})
+        data = client(api_url, token).request(
+            "POST", f"/api/v1/sources/{source_id}/backfill", json={"start": start.isoformat(), "end": end.isoformat()}
+        )
         bar.update(task, total=len(data["runs"]), completed=len(data["runs"]))
     items = sum(r["work_items"] for r in data["runs"])
     console.print(f"source/{source_id}: {len(data['runs'])} run(s), {items} work item(s) planned")

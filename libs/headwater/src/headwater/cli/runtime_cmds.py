@@ -15,8 +15,6 @@ from headwater.runtime.settings import RuntimeSettings
 from headwater.runtime.stack import Stack
 
 
-
-
 def setup() -> None:
     """Find or obtain the Dapr and FerretDB binaries and install the PostgreSQL extensions."""
     started = time.monotonic()
@@ -39,10 +37,14 @@ def setup() -> None:
         except postgres.PostgresError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from exc
-        console.print(f"PostgreSQL extensions: {'installed ' + str(len(changed)) + ' file(s)' if changed else 'already installed'}")
+        console.print(
+            "PostgreSQL extensions: " + (f"installed {len(changed)} file(s)" if changed else "already installed")
+        )
     elif not postgres.documentdb_installed():
-        err.print("[yellow]warning:[/] DocumentDB is not installed in PostgreSQL and this source does not "
-                  "carry it; FerretDB will not start (set MONGODB_URI to use a real MongoDB)")
+        err.print(
+            "[yellow]warning:[/] DocumentDB is not installed in PostgreSQL and this source does not "
+            "carry it; FerretDB will not start (set MONGODB_URI to use a real MongoDB)"
+        )
     console.print(f"runtime ready in {time.monotonic() - started:.1f}s")
 
 

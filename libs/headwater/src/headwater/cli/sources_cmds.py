@@ -16,8 +16,9 @@ from headwater.config import ConfigError, SourceConfig, dump_source_config, load
 app = typer.Typer(help="Manage source configs.", no_args_is_help=True)
 
 Paths = Annotated[list[Path], typer.Argument(help="YAML files or folders", show_default=False)]
-FileOpt = Annotated[list[Path], typer.Option("-f", "--filename", help="YAML file or folder (repeatable)",
-                                             show_default=False)]
+FileOpt = Annotated[
+    list[Path], typer.Option("-f", "--filename", help="YAML file or folder (repeatable)", show_default=False)
+]
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -74,8 +75,14 @@ def _sources_table(rows: list[dict[str, Any]]) -> None:
     table = Table("SOURCE", "MODE", "SCHEDULE", "ENABLED", "VERSION", "UPDATED")
     for row in rows:
         ingestion = row["config"].get("ingestion", {})
-        table.add_row(row["source_id"], ingestion.get("mode", ""), ingestion.get("schedule") or "-",
-                      "yes" if row["enabled"] else "no", str(row["version"]), row["updated_at"][:19])
+        table.add_row(
+            row["source_id"],
+            ingestion.get("mode", ""),
+            ingestion.get("schedule") or "-",
+            "yes" if row["enabled"] else "no",
+            str(row["version"]),
+            row["updated_at"][:19],
+        )
     console.print(table)
 
 
@@ -88,12 +95,18 @@ def list_(output: OutputOpt = Output.table, api_url: ApiUrl = None, token: Token
 
 
 @app.command()
-def get(source_id: str, output: OutputOpt = Output.yaml, version: int | None = None,
-        api_url: ApiUrl = None, token: Token = None) -> None:
+def get(
+    source_id: str,
+    output: OutputOpt = Output.yaml,
+    version: int | None = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
     """Show one source (its stored config, version and hash)."""
     with handle():
-        row = client(api_url, token).request("GET", f"/api/v1/sources/{source_id}",
-                                             params={"version": version} if version else None)
+        row = client(api_url, token).request(
+            "GET", f"/api/v1/sources/{source_id}", params={"version": version} if version else None
+        )
     print_data(row, output, lambda r: _sources_table([r]))
 
 
@@ -132,6 +145,8 @@ def trigger(source_id: str, api_url: ApiUrl = None, token: Token = None) -> None
     """Plan a source's work now, outside its schedule."""
     with handle():
         result = client(api_url, token).request("POST", f"/api/v1/sources/{source_id}/trigger")
-    console.print(f"source/{source_id} {result['outcome']}: {result['work_items']} work item(s)"
-                  + (f", run {result['run_id']}" if result.get("run_id") else "")
-                  + (f" ({result['detail']})" if result.get("detail") else ""))
+    console.print(
+        f"source/{source_id} {result['outcome']}: {result['work_items']} work item(s)"
+        + (f", run {result['run_id']}" if result.get("run_id") else "")
+        + (f" ({result['detail']})" if result.get("detail") else "")
+    )

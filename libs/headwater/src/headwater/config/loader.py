@@ -17,8 +17,16 @@ from pydantic import ValidationError
 
 from headwater.config.models import SourceConfig
 
-__all__ = ["ConfigError", "ConfigIssue", "config_hash", "dump_source_config", "issues_from_validation",
-           "load_source_config_file", "load_source_configs", "parse_source_configs"]
+__all__ = [
+    "ConfigError",
+    "ConfigIssue",
+    "config_hash",
+    "dump_source_config",
+    "issues_from_validation",
+    "load_source_config_file",
+    "load_source_configs",
+    "parse_source_configs",
+]
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
         if key in seen:
             mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})", mark)
+                None, None, f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})", mark
+            )
         seen[key] = key_node
     return loader.construct_mapping(node, deep=deep)
 

@@ -229,8 +229,9 @@ class Ingestion(_Section):
                     raise ValueError(f"@{name}: mode push takes no {name} (files are uploaded)")
         if self.request is not None:
             for path, text in _template_strings(self.request):
-                problems = check_template(text, has_iteration=self.iteration is not None,
-                                          has_window=self.window is not None)
+                problems = check_template(
+                    text, has_iteration=self.iteration is not None, has_window=self.window is not None
+                )
                 if problems:
                     raise ValueError(f"@request.{path}: {problems[0]}")
         return self

@@ -27,13 +27,17 @@ def check_schedule(schedule: str) -> str:
         return text
     if text.startswith("@"):
         if text not in DESCRIPTORS:
-            raise ValueError(f"invalid schedule {schedule!r}: unknown descriptor; use one of "
-                             f"{', '.join(DESCRIPTORS)} or @every <duration>")
+            raise ValueError(
+                f"invalid schedule {schedule!r}: unknown descriptor; use one of "
+                f"{', '.join(DESCRIPTORS)} or @every <duration>"
+            )
         return text
     fields = text.split()
     if len(fields) != 5:
-        raise ValueError(f"invalid schedule {schedule!r}: expected a 5-field cron expression "
-                         f"(minute hour day-of-month month day-of-week), got {len(fields)} fields")
+        raise ValueError(
+            f"invalid schedule {schedule!r}: expected a 5-field cron expression "
+            f"(minute hour day-of-month month day-of-week), got {len(fields)} fields"
+        )
     if not croniter.is_valid(text):
         raise ValueError(f"invalid schedule {schedule!r}: not a valid cron expression")
     return text

@@ -18,8 +18,12 @@ SCHEMA_ID = "https://headwater.dev/schemas/source-config.schema.json"
 
 def json_schema() -> dict[str, Any]:
     schema = SourceConfig.model_json_schema(by_alias=True, mode="validation")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-            "title": "Headwater source config", **schema}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "Headwater source config",
+        **schema,
+    }
 
 
 def render_schema() -> str:

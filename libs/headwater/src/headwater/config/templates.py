@@ -31,7 +31,7 @@ def template_variables(text: str) -> list[str]:
             end = text.find("}", i)
             if end < 0:
                 raise TemplateSyntaxError(f"unclosed '{{' in {text!r}")
-            out.append(text[i + 1:end].strip())
+            out.append(text[i + 1 : end].strip())
             i = end + 1
         elif ch == "}":
             if text.startswith("}}", i):

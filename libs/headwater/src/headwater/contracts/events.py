@@ -12,8 +12,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EVENT_MODELS", "DocumentDuplicate", "DocumentStored", "DomainEvent", "RecordsChanged",
-           "RecordsRolledBack", "TaskFailed"]
+__all__ = [
+    "EVENT_MODELS",
+    "DocumentDuplicate",
+    "DocumentStored",
+    "DomainEvent",
+    "RecordsChanged",
+    "RecordsRolledBack",
+    "TaskFailed",
+]
 
 
 class _Event(BaseModel):
@@ -78,8 +85,9 @@ class TaskFailed(_Event):
     error: str
 
 
-DomainEvent = Annotated[DocumentStored | DocumentDuplicate | RecordsChanged | RecordsRolledBack | TaskFailed,
-                        Field(discriminator="type")]
+DomainEvent = Annotated[
+    DocumentStored | DocumentDuplicate | RecordsChanged | RecordsRolledBack | TaskFailed, Field(discriminator="type")
+]
 EVENT_MODELS: dict[str, type[_Event]] = {
     m.model_fields["type"].default: m
     for m in (DocumentStored, DocumentDuplicate, RecordsChanged, RecordsRolledBack, TaskFailed)

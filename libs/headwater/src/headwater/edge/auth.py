@@ -8,6 +8,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+
 from headwater.contracts.topics import SECRET_STORE
 from headwater.edge.logging import secrets
 from headwater.edge.sidecar import DaprError, DaprSidecar
@@ -45,8 +46,7 @@ async def _require_token(request: Request) -> None:
     provider: ApiTokenProvider = request.app.state.tokens
     expected = await provider.token()
     if not expected:
-        raise HTTPException(401, "no API token is configured (HEADWATER_API_TOKEN or "
-                                 f"the secret {API_TOKEN_SECRET!r})")
+        raise HTTPException(401, f"no API token is configured (HEADWATER_API_TOKEN or the secret {API_TOKEN_SECRET!r})")
     header = request.headers.get("authorization", "")
     given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):

@@ -32,9 +32,11 @@ class MongoBlobStore:
         ref = ContentReference(key=digest, size_bytes=len(content), sha256=digest)
         if await self._blobs.find_one({"_id": f"{digest}:0"}, {"_id": 1}):
             return ref  # stored before (content-addressed): nothing to send again
-        chunks = [content[i:i + CHUNK] for i in range(0, len(content), CHUNK)] or [b""]
-        docs = [{"_id": f"{digest}:{n}", "sha256": digest, "n": n, "of": len(chunks), "data": chunk}
-                for n, chunk in enumerate(chunks)]
+        chunks = [content[i : i + CHUNK] for i in range(0, len(content), CHUNK)] or [b""]
+        docs = [
+            {"_id": f"{digest}:{n}", "sha256": digest, "n": n, "of": len(chunks), "data": chunk}
+            for n, chunk in enumerate(chunks)
+        ]
         try:
             await self._blobs.insert_many(docs, ordered=False)
         except BulkWriteError as exc:  # chunks already stored by an earlier attempt

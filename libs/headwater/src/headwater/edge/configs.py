@@ -39,8 +39,9 @@ class PlannerConfigClient:
     async def latest_version(self, source_id: str) -> int:
         """The current version of a source (not cached: it changes)."""
         try:
-            response = await self._sidecar.invoke(APP_PLANNER, f"api/v1/sources/{source_id}", "GET",
-                                                  headers=await self._auth())
+            response = await self._sidecar.invoke(
+                APP_PLANNER, f"api/v1/sources/{source_id}", "GET", headers=await self._auth()
+            )
         except DaprError as exc:
             if exc.status == 404:
                 raise ConfigNotFoundError(f"source {source_id!r} not found") from exc
@@ -53,8 +54,13 @@ class PlannerConfigClient:
             self._cache.move_to_end(key)
             return self._cache[key]
         try:
-            response = await self._sidecar.invoke(APP_PLANNER, f"api/v1/sources/{source_id}", "GET",
-                                                  params={"version": str(version)}, headers=await self._auth())
+            response = await self._sidecar.invoke(
+                APP_PLANNER,
+                f"api/v1/sources/{source_id}",
+                "GET",
+                params={"version": str(version)},
+                headers=await self._auth(),
+            )
         except DaprError as exc:
             if exc.status == 404:
                 raise ConfigNotFoundError(f"source {source_id!r} version {version} not found") from exc

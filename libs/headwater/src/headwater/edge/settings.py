@@ -18,13 +18,14 @@ class ServiceSettings(BaseSettings):
     dapr_http_port: int = Field(default=3500, validation_alias=AliasChoices("DAPR_HTTP_PORT"))
     dapr_api_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DAPR_API_TOKEN"))
     app_api_token: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("APP_API_TOKEN"),
+        default=None,
+        validation_alias=AliasChoices("APP_API_TOKEN"),
         description="when set, every call from daprd must carry it as dapr-api-token",
     )
-    api_token: SecretStr | None = Field(default=None, description="operator API token; else the secret "
-                                        "headwater:api_token from the Dapr secret store")
-    mongodb_uri: str = Field(default="mongodb://127.0.0.1:27018/",
-                             validation_alias=AliasChoices("MONGODB_URI"))
+    api_token: SecretStr | None = Field(
+        default=None, description="operator API token; else the secret headwater:api_token from the Dapr secret store"
+    )
+    mongodb_uri: str = Field(default="mongodb://127.0.0.1:27018/", validation_alias=AliasChoices("MONGODB_URI"))
     mongodb_database: str = Field(default="headwater", validation_alias=AliasChoices("MONGODB_DATABASE"))
     log_level: str = "info"
     log_json: bool = False

@@ -27,11 +27,15 @@ class DaprError(RuntimeError):
 class DaprSidecar:
     """Calls to ``http://127.0.0.1:<DAPR_HTTP_PORT>``; one pooled client per process."""
 
-    def __init__(self, base_url: str, api_token: str | None = None, timeout: float = 35.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str | None = None,
+        timeout: float = 35.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {"dapr-api-token": api_token} if api_token else {}
-        self._client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout,
-                                         transport=transport)
+        self._client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -48,38 +52,59 @@ class DaprSidecar:
                 code, message = body.get("errorCode"), body.get("message", "")
             except (ValueError, AttributeError):
                 message = response.text[:300]
-            raise DaprError(f"{what}: HTTP {response.status_code} {code or ''} {message}".strip(),
-                            response.status_code, code)
+            raise DaprError(
+                f"{what}: HTTP {response.status_code} {code or ''} {message}".strip(), response.status_code, code
+            )
         return response
 
     async def publish(self, pubsub: str, topic: str, data: Any, metadata: dict[str, str] | None = None) -> None:
         params = {f"metadata.{k}": v for k, v in (metadata or {}).items()}
-        await self._call("POST", f"/v1.0/publish/{pubsub}/{topic}", f"publish to {topic}",
-                         content=json.dumps(data, default=str), params=params,
-                         headers={"content-type": "application/json"})
+        await self._call(
+            "POST",
+            f"/v1.0/publish/{pubsub}/{topic}",
+            f"publish to {topic}",
+            content=json.dumps(data, default=str),
+            params=params,
+            headers={"content-type": "application/json"},
+        )
 
     async def publish_bulk(self, pubsub: str, topic: str, entries: list[tuple[str, Any, dict[str, str]]]) -> None:
         """One call for many messages: ``(entry id, data, metadata)`` each. Raises DaprError
         naming the failed entries when any of them was not published."""
-        body = [{"entryId": entry_id, "event": data, "contentType": "application/json", "metadata": meta}
-                for entry_id, data, meta in entries]
+        body = [
+            {"entryId": entry_id, "event": data, "contentType": "application/json", "metadata": meta}
+            for entry_id, data, meta in entries
+        ]
         try:
-            await self._call("POST", f"/v1.0-alpha1/publish/bulk/{pubsub}/{topic}", f"bulk publish to {topic}",
-                             content=json.dumps(body, default=str), headers={"content-type": "application/json"})
+            await self._call(
+                "POST",
+                f"/v1.0-alpha1/publish/bulk/{pubsub}/{topic}",
+                f"bulk publish to {topic}",
+                content=json.dumps(body, default=str),
+                headers={"content-type": "application/json"},
+            )
         except DaprError as exc:
             raise DaprError(f"{exc} ({len(entries)} entries)", exc.status, exc.code) from exc
 
-    async def invoke(self, app_id: str, method: str, http_verb: str = "GET", data: Any = None,
-                     params: dict[str, str] | None = None, timeout: float | None = None,
-                     headers: dict[str, str] | None = None) -> httpx.Response:
+    async def invoke(
+        self,
+        app_id: str,
+        method: str,
+        http_verb: str = "GET",
+        data: Any = None,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         kwargs: dict[str, Any] = {"params": params, "headers": dict(headers or {})}
         if data is not None:
             kwargs["content"] = json.dumps(data, default=str)
             kwargs["headers"]["content-type"] = "application/json"
         if timeout is not None:
             kwargs["timeout"] = timeout
-        return await self._call(http_verb, f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}",
-                                f"invoke {app_id}/{method}", **kwargs)
+        return await self._call(
+            http_verb, f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}", f"invoke {app_id}/{method}", **kwargs
+        )
 
     async def get_secret(self, store: str, key: str) -> dict[str, str]:
         response = await self._call("GET", f"/v1.0/secrets/{store}/{key}", f"secret {store}/{key!r}")

@@ -104,8 +104,7 @@ def _from_runtime_dir(settings: RuntimeSettings, report: Report, tried: list[str
         tried.append(f"1. HEADWATER_RUNTIME_DIR={root}: does not hold all of {', '.join(BINARIES)}")
         return None
     ext = root / "postgresql-15"
-    return _complete("HEADWATER_RUNTIME_DIR", paths, settings, ext if ext.is_dir() else None,
-                     root / "VERSIONS")
+    return _complete("HEADWATER_RUNTIME_DIR", paths, settings, ext if ext.is_dir() else None, root / "VERSIONS")
 
 
 def _from_dapr_slim(settings: RuntimeSettings, report: Report, tried: list[str]) -> RuntimeBinaries | None:
@@ -115,8 +114,12 @@ def _from_dapr_slim(settings: RuntimeSettings, report: Report, tried: list[str])
     if not dapr or not (home_bin / "daprd").exists() or not (home_bin / "scheduler").exists() or not ferretdb:
         tried.append("2. dapr on PATH with daprd and scheduler in ~/.dapr/bin, ferretdb on PATH: incomplete")
         return None
-    paths = {"dapr": Path(dapr), "daprd": home_bin / "daprd", "scheduler": home_bin / "scheduler",
-             "ferretdb": Path(ferretdb)}
+    paths = {
+        "dapr": Path(dapr),
+        "daprd": home_bin / "daprd",
+        "scheduler": home_bin / "scheduler",
+        "ferretdb": Path(ferretdb),
+    }
     return RuntimeBinaries(source="dapr init --slim (~/.dapr)", slim_dir=Path.home(), **paths)
 
 
@@ -135,7 +138,8 @@ def _from_bundle(settings: RuntimeSettings, report: Report, tried: list[str]) ->
         actual = sha256_file(bundle)
         if actual != expected:
             raise RuntimeNotFoundError(
-                f"offline bundle {bundle} is corrupt: sha256 {actual} != {expected} in {checksum_file.name}")
+                f"offline bundle {bundle} is corrupt: sha256 {actual} != {expected} in {checksum_file.name}"
+            )
         report(f"unpacking {bundle.name} into {target} ...")
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
@@ -246,12 +250,21 @@ def _find_binaries(folders: list[Path]) -> dict[str, Path] | None:
     return None
 
 
-def _complete(source: str, paths: dict[str, Path], settings: RuntimeSettings,
-              pg_extensions: Path | None, versions_file: Path | None) -> RuntimeBinaries:
+def _complete(
+    source: str,
+    paths: dict[str, Path],
+    settings: RuntimeSettings,
+    pg_extensions: Path | None,
+    versions_file: Path | None,
+) -> RuntimeBinaries:
     slim = _lay_out_slim(settings.state_dir / "dapr-runtime", paths["daprd"])
-    return RuntimeBinaries(source=source, slim_dir=slim, pg_extensions=pg_extensions,
-                           versions_file=versions_file if versions_file and versions_file.is_file() else None,
-                           **paths)
+    return RuntimeBinaries(
+        source=source,
+        slim_dir=slim,
+        pg_extensions=pg_extensions,
+        versions_file=versions_file if versions_file and versions_file.is_file() else None,
+        **paths,
+    )
 
 
 def _lay_out_slim(root: Path, daprd: Path) -> Path:
@@ -267,8 +280,9 @@ def _lay_out_slim(root: Path, daprd: Path) -> Path:
     link.symlink_to(daprd)
     config = dot / "config.yaml"
     if not config.exists():
-        config.write_text("apiVersion: dapr.io/v1alpha1\nkind: Configuration\n"
-                          "metadata:\n  name: daprConfig\nspec: {}\n")
+        config.write_text(
+            "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: daprConfig\nspec: {}\n"
+        )
     return root
 
 

@@ -70,8 +70,14 @@ class Managed:
             log.flush()
             try:
                 proc = subprocess.Popen(
-                    list(self.argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=env, cwd=self.cwd, start_new_session=True, user=self.user,
+                    list(self.argv),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    cwd=self.cwd,
+                    start_new_session=True,
+                    user=self.user,
                 )
             except OSError as exc:
                 raise StartError(f"{self.name}: cannot run {self.argv[0]}: {exc}") from exc
@@ -93,13 +99,13 @@ class Managed:
 
         def ready() -> bool:
             if not self.alive():
-                raise StartError(f"{self.name} exited while starting; see {self.log_file}:\n"
-                                 f"{self.log_tail()}")
+                raise StartError(f"{self.name} exited while starting; see {self.log_file}:\n{self.log_tail()}")
             return check()
 
         if not wait_until(ready, timeout):
-            raise StartError(f"{self.name}: {what} not ready after {timeout:.0f}s; see "
-                             f"{self.log_file}:\n{self.log_tail()}")
+            raise StartError(
+                f"{self.name}: {what} not ready after {timeout:.0f}s; see {self.log_file}:\n{self.log_tail()}"
+            )
 
     def stop(self, timeout: float = 15.0) -> bool:
         return stop_pidfile(self.pid_file, self.stop_signal, timeout)

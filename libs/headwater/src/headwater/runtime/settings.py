@@ -25,8 +25,7 @@ def project_dir() -> Path:
         for candidate in (start, *start.parents):
             if (candidate / "dapr.yaml").is_file() and (candidate / "libs").is_dir():
                 return candidate
-    raise RuntimeError("cannot find the Headwater checkout (no dapr.yaml above here); "
-                       "set HEADWATER_PROJECT_DIR")
+    raise RuntimeError("cannot find the Headwater checkout (no dapr.yaml above here); set HEADWATER_PROJECT_DIR")
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,7 @@ class RuntimeSettings(BaseSettings):
     download_base_url: str = "https://github.com"
     persistent: bool = Field(default=True, description="Redis persistence (off for tests)")
     start_timeout_seconds: float = 90.0
-    mongodb_uri: str | None = Field(
-        default=None, validation_alias=AliasChoices("MONGODB_URI", "HEADWATER_MONGODB_URI")
-    )
+    mongodb_uri: str | None = Field(default=None, validation_alias=AliasChoices("MONGODB_URI", "HEADWATER_MONGODB_URI"))
 
     @property
     def project(self) -> Path:

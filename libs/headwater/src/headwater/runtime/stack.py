@@ -148,11 +148,15 @@ class Stack:
         endpoints = self.apps()
         for app in run["apps"]:
             ep = endpoints[app["appID"]]
-            app.update(appDirPath=str(ep.app_dir), appPort=ep.app_port, daprHTTPPort=ep.dapr_http_port,
-                       daprGRPCPort=ep.dapr_grpc_port, daprInternalGRPCPort=ep.dapr_internal_grpc_port,
-                       metricsPort=ep.metrics_port)
-            app["command"] = [self._python() if c.endswith(".venv/bin/python") else c
-                              for c in app["command"]]
+            app.update(
+                appDirPath=str(ep.app_dir),
+                appPort=ep.app_port,
+                daprHTTPPort=ep.dapr_http_port,
+                daprGRPCPort=ep.dapr_grpc_port,
+                daprInternalGRPCPort=ep.dapr_internal_grpc_port,
+                metricsPort=ep.metrics_port,
+            )
+            app["command"] = [self._python() if c.endswith(".venv/bin/python") else c for c in app["command"]]
         self.run_file.write_text(yaml.safe_dump(run, sort_keys=False))
         return self.run_file
 
@@ -186,10 +190,22 @@ class Stack:
     def _redis(self) -> Managed:
         data = self.dir / "redis"
         data.mkdir(parents=True, exist_ok=True)
-        argv = ["redis-server", "--port", str(self.ports.redis), "--bind", "127.0.0.1",
-                "--dir", str(data), "--daemonize", "no"]
-        argv += (["--appendonly", "yes", "--save", "60 1"] if self.settings.persistent
-                 else ["--appendonly", "no", "--save", ""])
+        argv = [
+            "redis-server",
+            "--port",
+            str(self.ports.redis),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--daemonize",
+            "no",
+        ]
+        argv += (
+            ["--appendonly", "yes", "--save", "60 1"]
+            if self.settings.persistent
+            else ["--appendonly", "no", "--save", ""]
+        )
         return Managed("redis", argv, self.run_dir, self.log_dir, env=self._marker())
 
     def _scheduler(self, rt: RuntimeBinaries) -> Managed:
@@ -197,13 +213,22 @@ class Stack:
         data = self.dir / "scheduler"
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o700)
-        argv = [str(rt.scheduler), "--listen-address=127.0.0.1", f"--port={p.scheduler}",
-                "--healthz-listen-address=127.0.0.1", f"--healthz-port={p.scheduler_healthz}",
-                "--metrics-listen-address=127.0.0.1", f"--metrics-port={p.scheduler_metrics}",
-                f"--etcd-data-dir={data / 'etcd'}", "--etcd-client-listen-address=127.0.0.1",
-                f"--etcd-client-port={p.etcd_client}", "--id=scheduler-0",
-                f"--etcd-initial-cluster=scheduler-0=http://127.0.0.1:{p.etcd_peer}",
-                f"--identity-directory-write={data / 'identity'}", "--mode=standalone"]
+        argv = [
+            str(rt.scheduler),
+            "--listen-address=127.0.0.1",
+            f"--port={p.scheduler}",
+            "--healthz-listen-address=127.0.0.1",
+            f"--healthz-port={p.scheduler_healthz}",
+            "--metrics-listen-address=127.0.0.1",
+            f"--metrics-port={p.scheduler_metrics}",
+            f"--etcd-data-dir={data / 'etcd'}",
+            "--etcd-client-listen-address=127.0.0.1",
+            f"--etcd-client-port={p.etcd_client}",
+            "--id=scheduler-0",
+            f"--etcd-initial-cluster=scheduler-0=http://127.0.0.1:{p.etcd_peer}",
+            f"--identity-directory-write={data / 'identity'}",
+            "--mode=standalone",
+        ]
         return Managed("scheduler", argv, self.run_dir, self.log_dir, env=self._marker(), cwd=data)
 
     def _postgres(self) -> Managed:
@@ -216,22 +241,37 @@ class Stack:
             pw = pwd.getpwnam(user)
             os.chown(sock, pw.pw_uid, pw.pw_gid)
         argv = postgres.postgres_argv(self.dir / "postgres", self.ports.postgres, sock)
-        return Managed("postgres", argv, self.run_dir, self.log_dir, env=self._marker(),
-                       user=user, cwd=Path("/"), stop_signal=signal.SIGINT)
+        return Managed(
+            "postgres",
+            argv,
+            self.run_dir,
+            self.log_dir,
+            env=self._marker(),
+            user=user,
+            cwd=Path("/"),
+            stop_signal=signal.SIGINT,
+        )
 
     def _ferretdb(self, rt: RuntimeBinaries) -> Managed:
         state = self.dir / "ferretdb"
         state.mkdir(parents=True, exist_ok=True)
-        argv = [str(rt.ferretdb),
-                f"--postgresql-url=postgres://{postgres.DB_USER}@127.0.0.1:{self.ports.postgres}/postgres",
-                f"--listen-addr=127.0.0.1:{self.ports.ferretdb}", "--no-auth", "--telemetry=disable",
-                "--debug-addr=-", f"--state-dir={state}", "--log-level=warn"]
+        argv = [
+            str(rt.ferretdb),
+            f"--postgresql-url=postgres://{postgres.DB_USER}@127.0.0.1:{self.ports.postgres}/postgres",
+            f"--listen-addr=127.0.0.1:{self.ports.ferretdb}",
+            "--no-auth",
+            "--telemetry=disable",
+            "--debug-addr=-",
+            f"--state-dir={state}",
+            "--log-level=warn",
+        ]
         return Managed("ferretdb", argv, self.run_dir, self.log_dir, env=self._marker())
 
     def _dapr(self, rt: RuntimeBinaries) -> Managed:
         env = {**self._marker(), "DAPR_RUNTIME_PATH": str(rt.slim_dir)}
-        return Managed("dapr", [str(rt.dapr), "run", "-f", str(self.run_file)], self.run_dir,
-                       self.log_dir, env=env, cwd=self.dir)
+        return Managed(
+            "dapr", [str(rt.dapr), "run", "-f", str(self.run_file)], self.run_dir, self.log_dir, env=env, cwd=self.dir
+        )
 
     def _marker(self) -> dict[str, str]:
         return {INSTANCE_MARKER: str(self.dir)}
@@ -251,9 +291,13 @@ class Stack:
         if self.settings.mongodb_uri:
             ports = {k: v for k, v in ports.items() if k not in ("postgresql", "ferretdb")}
         for ep in self.apps().values():
-            ports |= {f"{ep.app_id} app": ep.app_port, f"{ep.app_id} dapr http": ep.dapr_http_port,
-                      f"{ep.app_id} dapr grpc": ep.dapr_grpc_port, f"{ep.app_id} metrics": ep.metrics_port,
-                      f"{ep.app_id} dapr internal grpc": ep.dapr_internal_grpc_port}
+            ports |= {
+                f"{ep.app_id} app": ep.app_port,
+                f"{ep.app_id} dapr http": ep.dapr_http_port,
+                f"{ep.app_id} dapr grpc": ep.dapr_grpc_port,
+                f"{ep.app_id} metrics": ep.metrics_port,
+                f"{ep.app_id} dapr internal grpc": ep.dapr_internal_grpc_port,
+            }
         check_ports_free(ports)
         timeout = self.settings.start_timeout_seconds
 
@@ -271,10 +315,14 @@ class Stack:
         dapr = self._dapr(rt)
         dapr.start()
         for ep in self.apps().values():
-            dapr.wait_ready(lambda ep=ep: _http_status(f"{ep.dapr_url}/v1.0/healthz") == 204,
-                            timeout, f"{ep.app_id} sidecar /v1.0/healthz")
-            dapr.wait_ready(lambda ep=ep: _http_status(f"{ep.app_url}/healthz") == 200,
-                            timeout, f"{ep.app_id} /healthz")
+            dapr.wait_ready(
+                lambda ep=ep: _http_status(f"{ep.dapr_url}/v1.0/healthz") == 204,
+                timeout,
+                f"{ep.app_id} sidecar /v1.0/healthz",
+            )
+            dapr.wait_ready(
+                lambda ep=ep: _http_status(f"{ep.app_url}/healthz") == 200, timeout, f"{ep.app_id} /healthz"
+            )
             self.report(f"{ep.app_id:<12} app {ep.app_url}  sidecar {ep.dapr_url}")
         self.report(f"stack '{self.settings.instance}' up in {time.monotonic() - started:.1f}s")
         return self.info(rt)
@@ -284,7 +332,8 @@ class Stack:
             if rt.pg_extensions is None:
                 raise postgres.PostgresError(
                     "the DocumentDB extension is not installed in PostgreSQL 15 and this runtime "
-                    f"source ({rt.source}) does not carry it: run `make setup` with the offline bundle")
+                    f"source ({rt.source}) does not carry it: run `make setup` with the offline bundle"
+                )
             postgres.install_extensions(rt.pg_extensions)
         created = postgres.ensure_cluster(self.dir / "postgres")
         if created:
@@ -340,8 +389,12 @@ class Stack:
         if self.run_file.exists():
             with contextlib.suppress(Exception):
                 rt = resolve_runtime(self.settings, lambda _msg: None)
-                subprocess.run([str(rt.dapr), "stop", "-f", str(self.run_file)], capture_output=True,
-                               timeout=30, env={**os.environ, "DAPR_RUNTIME_PATH": str(rt.slim_dir)})
+                subprocess.run(
+                    [str(rt.dapr), "stop", "-f", str(self.run_file)],
+                    capture_output=True,
+                    timeout=30,
+                    env={**os.environ, "DAPR_RUNTIME_PATH": str(rt.slim_dir)},
+                )
         for name in ("demo-data", "dapr", "ferretdb", "postgres", "scheduler", "redis"):
             sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
             if stop_pidfile(self.run_dir / f"{name}.pid", sig):
@@ -359,10 +412,15 @@ class Stack:
         for ep in apps.values():
             logs[f"{ep.app_id} (app and daprd)"] = ep.app_dir / ".dapr" / "logs"
         return StackInfo(
-            instance_dir=self.dir, mongodb_uri=self.mongodb_uri, mongodb_database=self.mongodb_database,
+            instance_dir=self.dir,
+            mongodb_uri=self.mongodb_uri,
+            mongodb_database=self.mongodb_database,
             redis_address=f"127.0.0.1:{self.ports.redis}",
-            scheduler_address=f"127.0.0.1:{self.ports.scheduler}", apps=apps, logs=logs,
-            runtime_source=rt.source if rt else "", secrets_file=self.secrets_file,
+            scheduler_address=f"127.0.0.1:{self.ports.scheduler}",
+            apps=apps,
+            logs=logs,
+            runtime_source=rt.source if rt else "",
+            secrets_file=self.secrets_file,
         )
 
     @property
@@ -372,9 +430,13 @@ class Stack:
     def start_demo_data(self, timeout: float = 30.0) -> str:
         """Start the example data server (examples/demo-data); return its base URL."""
         url = f"http://127.0.0.1:{self.demo_port}"
-        demo = Managed("demo-data", [self._python(), "-m", "demo_data"], self.run_dir, self.log_dir,
-                       env={**self._marker(), "DEMO_PORT": str(self.demo_port),
-                            "DEMO_SECRETS_FILE": str(self.secrets_file)})
+        demo = Managed(
+            "demo-data",
+            [self._python(), "-m", "demo_data"],
+            self.run_dir,
+            self.log_dir,
+            env={**self._marker(), "DEMO_PORT": str(self.demo_port), "DEMO_SECRETS_FILE": str(self.secrets_file)},
+        )
         if demo.alive():
             return url
         check_ports_free({"demo-data": self.demo_port})
@@ -409,8 +471,13 @@ class Stack:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if marker in environ and f"APP_ID={ep.app_id}".encode() in environ and b"daprd" not in cmdline \
-                    and b"dapr\0run" not in cmdline and not _zombie(int(entry.name)):
+            if (
+                marker in environ
+                and f"APP_ID={ep.app_id}".encode() in environ
+                and b"daprd" not in cmdline
+                and b"dapr\0run" not in cmdline
+                and not _zombie(int(entry.name))
+            ):
                 return int(entry.name)
         raise LookupError(f"no running process for app {ep.app_id}")
 

@@ -48,8 +48,12 @@ class DaprItemSource:
         self._sidecar = sidecar
 
     async def list_items(self, app_id: str, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
-        call = {"jsonrpc": "2.0", "id": next(self._ids), "method": "tools/call",
-                "params": {"name": tool, "arguments": arguments}}
+        call = {
+            "jsonrpc": "2.0",
+            "id": next(self._ids),
+            "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments},
+        }
         try:
             response = await self._sidecar.invoke(app_id, "mcp", "POST", data=call)
         except DaprError as exc:
@@ -62,8 +66,9 @@ class DaprItemSource:
             raise McpError(f"MCP tool {tool!r} on {app_id!r} reported an error")
         items = (result.get("structuredContent") or {}).get("items")
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise McpError(f"MCP tool {tool!r} on {app_id!r} did not return structuredContent.items as a list "
-                           "of objects")
+            raise McpError(
+                f"MCP tool {tool!r} on {app_id!r} did not return structuredContent.items as a list of objects"
+            )
         return items
 
 
@@ -76,18 +81,25 @@ class DaprDocumentPublisher:
         self._blobs = blobs
         self._limit = inline_limit
 
-    async def publish_document(self, task: FetchTask, document_key: str, content: bytes, content_type: str,
-                               linkage: dict[str, Any]) -> None:
+    async def publish_document(
+        self, task: FetchTask, document_key: str, content: bytes, content_type: str, linkage: dict[str, Any]
+    ) -> None:
         await self.publish_documents(task, [(document_key, content, content_type, linkage)])
 
     async def publish_documents(self, task: FetchTask, docs: list[tuple[str, bytes, str, dict[str, Any]]]) -> None:
         """Many documents of one task in one bulk publish (each keeps its own CloudEvent id)."""
         entries = []
         for document_key, content, content_type, linkage in docs:
-            fields: dict[str, Any] = {"source_id": task.source_id, "config_version": task.config_version,
-                                      "task_id": task.task_id, "run_id": task.run_id, "document_key": document_key,
-                                      "content_type": content_type, "linkage": linkage,
-                                      "fetched_at": datetime.now(UTC)}
+            fields: dict[str, Any] = {
+                "source_id": task.source_id,
+                "config_version": task.config_version,
+                "task_id": task.task_id,
+                "run_id": task.run_id,
+                "document_key": document_key,
+                "content_type": content_type,
+                "linkage": linkage,
+                "fetched_at": datetime.now(UTC),
+            }
             if len(content) > self._limit:
                 fields["reference"] = await self._blobs.put(content)
             elif content_type.startswith(TEXT_TYPES) and _is_utf8(content):
@@ -95,8 +107,13 @@ class DaprDocumentPublisher:
             else:
                 fields.update(content=base64.b64encode(content).decode("ascii"), encoding="base64")
             doc = RawDocument.model_validate(fields)
-            entries.append((document_key, doc.model_dump(mode="json", by_alias=True),
-                            {"cloudevent.id": f"raw:{task.task_id}:{document_key}"}))
+            entries.append(
+                (
+                    document_key,
+                    doc.model_dump(mode="json", by_alias=True),
+                    {"cloudevent.id": f"raw:{task.task_id}:{document_key}"},
+                )
+            )
         if len(entries) == 1:
             await self._sidecar.publish(PUBSUB, RAW_DOCUMENTS, entries[0][1], metadata=entries[0][2])
         else:

@@ -12,7 +12,6 @@ stops at the size limit.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import ipaddress
 import socket
@@ -38,12 +37,21 @@ class GuardedResolver(AbstractResolver):
     def __init__(self, inner: AbstractResolver | None = None) -> None:
         self._inner = inner or ThreadedResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         try:
             ip = ipaddress.ip_address(host)
-            results: list[ResolveResult] = [{"hostname": host, "host": str(ip), "port": port,
-                                             "family": socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
-                                             "proto": 0, "flags": socket.AI_NUMERICHOST}]
+            results: list[ResolveResult] = [
+                {
+                    "hostname": host,
+                    "host": str(ip),
+                    "port": port,
+                    "family": socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            ]
         except ValueError:
             try:
                 results = await self._inner.resolve(host, port, family)
@@ -58,10 +66,10 @@ class GuardedResolver(AbstractResolver):
 
 def new_session(resolver: AbstractResolver | None = None, limit: int = 200) -> aiohttp.ClientSession:
     """The fetcher's session: guarded resolution, no automatic redirects, bounded pool."""
-    connector = aiohttp.TCPConnector(resolver=GuardedResolver(resolver), limit=limit, limit_per_host=limit,
-                                     use_dns_cache=False)
-    return aiohttp.ClientSession(connector=connector, headers={"user-agent": "headwater/0.1"},
-                                 auto_decompress=True)
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(resolver), limit=limit, limit_per_host=limit, use_dns_cache=False
+    )
+    return aiohttp.ClientSession(connector=connector, headers={"user-agent": "headwater/0.1"}, auto_decompress=True)
 
 
 class AiohttpFetcher:
@@ -73,24 +81,47 @@ class AiohttpFetcher:
         self._session = session
         self._guard = GuardedResolver(resolver)
 
-    async def request(self, method: str, url: str, *, headers: dict[str, str], json_body: Any, timeout: float,
-                      max_bytes: int, max_redirects: int, allowlist: list[str]) -> HttpResponse:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any,
+        timeout: float,
+        max_bytes: int,
+        max_redirects: int,
+        allowlist: list[str],
+    ) -> HttpResponse:
         token = _allowlist.set(tuple(allowlist))
         try:
             return await self._request(method, url, headers, json_body, timeout, max_bytes, max_redirects)
         finally:
             _allowlist.reset(token)
 
-    async def _request(self, method: str, url: str, headers: dict[str, str], json_body: Any, timeout: float,
-                       max_bytes: int, max_redirects: int) -> HttpResponse:
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        json_body: Any,
+        timeout: float,
+        max_bytes: int,
+        max_redirects: int,
+    ) -> HttpResponse:
         current = url
         for _hop in range(max_redirects + 1):
             short = current.split("?")[0]
             await self._guard.resolve(urlsplit(current).hostname or "", urlsplit(current).port or 0)
             try:
-                async with self._session.request(method, current, headers=headers, json=json_body,
-                                                 allow_redirects=False,
-                                                 timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                async with self._session.request(
+                    method,
+                    current,
+                    headers=headers,
+                    json=json_body,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                ) as response:
                     if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
                         nxt = urljoin(current, response.headers["location"])
                         if urlsplit(nxt).scheme not in ("http", "https"):
@@ -104,14 +135,22 @@ class AiohttpFetcher:
                         body += chunk
                         if len(body) > max_bytes:
                             raise ResponseTooLargeError(f"response from {short} is larger than {max_bytes} bytes")
-                    return HttpResponse(response.status, {k.lower(): v for k, v in response.headers.items()},
-                                        bytes(body), str(response.url))
+                    return HttpResponse(
+                        response.status,
+                        {k.lower(): v for k, v in response.headers.items()},
+                        bytes(body),
+                        str(response.url),
+                    )
             except aiohttp.ClientConnectorError as exc:
                 if isinstance(exc.__cause__, BlockedAddressError) or isinstance(exc.os_error, BlockedAddressError):
                     raise exc.os_error from None
                 raise TransientFetchError(f"{type(exc).__name__} for {short}") from None
-            except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerDisconnectedError,
-                    aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
+            except (
+                TimeoutError,
+                aiohttp.ServerDisconnectedError,
+                aiohttp.ClientPayloadError,
+                aiohttp.ClientOSError,
+            ) as exc:
                 raise TransientFetchError(f"{type(exc).__name__} for {short}") from None
         raise FetchFailedError(f"more than {max_redirects} redirects")
 
@@ -122,12 +161,17 @@ class AiohttpTokenFetcher:
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self._session = session
 
-    async def client_credentials(self, token_url: str, client_id: str, client_secret: str,
-                                 scope: str | None) -> tuple[str, float]:
+    async def client_credentials(
+        self, token_url: str, client_id: str, client_secret: str, scope: str | None
+    ) -> tuple[str, float]:
         data = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
         try:
-            async with self._session.post(token_url, data=data, auth=aiohttp.BasicAuth(client_id, client_secret),
-                                          timeout=aiohttp.ClientTimeout(total=30)) as response:
+            async with self._session.post(
+                token_url,
+                data=data,
+                auth=aiohttp.BasicAuth(client_id, client_secret),
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as response:
                 if response.status >= 400:
                     raise FetchFailedError(f"token endpoint answered HTTP {response.status}")
                 body = await response.json(content_type=None)

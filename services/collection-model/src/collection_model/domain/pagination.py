@@ -84,8 +84,9 @@ class Paginator:
         if s.type == "page_number":
             return PageRequest(number, self._size({s.page_param: str(s.start_page + self._fetched)}))
         if s.type == "offset":
-            return PageRequest(number, {s.offset_param: str(self._fetched * (s.page_size or 0)),
-                                        s.limit_param: str(s.page_size)})
+            return PageRequest(
+                number, {s.offset_param: str(self._fetched * (s.page_size or 0)), s.limit_param: str(s.page_size)}
+            )
         if s.type == "cursor":
             cursor = self._search(s.cursor_path, page.body)
             if cursor in (None, ""):
@@ -110,6 +111,8 @@ class Paginator:
 
     def _once(self, value: str, what: str) -> str:
         if value in self._seen:
-            raise PaginationLoopError(f"the API returned the same {what} twice ({value!r}); stopping instead of looping")
+            raise PaginationLoopError(
+                f"the API returned the same {what} twice ({value!r}); stopping instead of looping"
+            )
         self._seen.add(value)
         return value

@@ -34,8 +34,9 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def backoff_seconds(spec: RetrySpec, attempt: int, retry_after: float | None = None,
-                    rng: random.Random | None = None) -> float:
+def backoff_seconds(
+    spec: RetrySpec, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
     """Wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
     if retry_after is not None:
         return min(retry_after, spec.max_seconds)

@@ -14,8 +14,11 @@ __all__ = ["BlockedAddressError", "check_address", "is_public"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "metadata.azure.internal"}
-METADATA_IPS = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
-                ipaddress.ip_address("100.100.100.200")}
+METADATA_IPS = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
@@ -41,8 +44,15 @@ def is_public(ip: IPAddress) -> bool:
         return is_public(inner)
     if ip in METADATA_IPS or (isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT):
         return False
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-                or ip.is_unspecified or not ip.is_global)
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
 
 
 def _admitted(host: str, ip: IPAddress, allowlist: Iterable[str]) -> bool:
@@ -64,10 +74,13 @@ def check_address(host: str, resolved: Iterable[str], allowlist: Iterable[str] =
     addresses = list(resolved)
     if not addresses:
         raise BlockedAddressError(f"{host} does not resolve")
-    if host.lower().rstrip(".") in METADATA_HOSTS and not _admitted(host, ipaddress.ip_address("169.254.169.254"), allow):
+    if host.lower().rstrip(".") in METADATA_HOSTS and not _admitted(
+        host, ipaddress.ip_address("169.254.169.254"), allow
+    ):
         raise BlockedAddressError(f"{host} is a cloud metadata endpoint")
     for text in addresses:
         ip = ipaddress.ip_address(text.split("%")[0])
         if not is_public(ip) and not _admitted(host, ip, allow):
-            raise BlockedAddressError(f"{host} resolves to {ip}, a non-public address; add it to "
-                                      "request.allow_private_hosts to allow it")
+            raise BlockedAddressError(
+                f"{host} resolves to {ip}, a non-public address; add it to request.allow_private_hosts to allow it"
+            )

@@ -24,8 +24,12 @@ class TemplateError(ValueError):
 class TemplateContext:
     """The values templates may use."""
 
-    def __init__(self, item: Mapping[str, Any] | None = None, window: tuple[datetime, datetime] | None = None,
-                 linkage: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        item: Mapping[str, Any] | None = None,
+        window: tuple[datetime, datetime] | None = None,
+        linkage: Mapping[str, Any] | None = None,
+    ) -> None:
         self.item = dict(item or {})
         self.window = window
         self.linkage = dict(linkage or {})
@@ -56,7 +60,7 @@ def render(template: str, ctx: TemplateContext, encode: bool = False) -> str:
             i += 2
         elif template[i] == "{":
             end = template.index("}", i)
-            value = ctx.lookup(template[i + 1:end].strip())
+            value = ctx.lookup(template[i + 1 : end].strip())
             out.append(quote(value, safe="") if encode else value)
             i = end + 1
         else:
@@ -65,8 +69,13 @@ def render(template: str, ctx: TemplateContext, encode: bool = False) -> str:
     return "".join(out)
 
 
-def build_url(base_url: str, path: str, parameters: Mapping[str, str], ctx: TemplateContext,
-              extra_params: Mapping[str, str] | None = None) -> str:
+def build_url(
+    base_url: str,
+    path: str,
+    parameters: Mapping[str, str],
+    ctx: TemplateContext,
+    extra_params: Mapping[str, str] | None = None,
+) -> str:
     """``base_url`` + rendered ``path`` + rendered, encoded query; scheme and host cannot change."""
     url = base_url.rstrip("/") + render(path, ctx, encode=True) if path else base_url
     query = {k: render(v, ctx) for k, v in parameters.items()}

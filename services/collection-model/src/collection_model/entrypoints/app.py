@@ -12,6 +12,12 @@ from fastapi import FastAPI, HTTPException, Request
 from pydantic import ValidationError
 from pymongo import AsyncMongoClient
 
+from collection_model.adapters.dapr_edges import DaprDocumentPublisher, DaprItemSource, DaprSecretProvider
+from collection_model.adapters.http_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
+from collection_model.service_layer.auth import Authenticator
+from collection_model.service_layer.fetch import FetchService
+from collection_model.service_layer.work import WorkHandler
+from collection_model.settings import Settings
 from headwater.contracts.messages import FetchTask
 from headwater.contracts.topics import WORK_ITEMS
 from headwater.edge.auth import ApiTokenProvider, RequireToken
@@ -23,16 +29,13 @@ from headwater.edge.sidecar import DaprError, DaprSidecar
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 from headwater.telemetry import configure_metrics
 
-from collection_model.adapters.dapr_edges import DaprDocumentPublisher, DaprItemSource, DaprSecretProvider
-from collection_model.adapters.http_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
-from collection_model.service_layer.auth import Authenticator
-from collection_model.service_layer.fetch import FetchService
-from collection_model.service_layer.work import WorkHandler
-from collection_model.settings import Settings
-
 log = structlog.get_logger(__name__)
-UPLOAD_TYPES = {"text/csv": "csv", "application/json": "json", "application/x-ndjson": "ndjson",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
+UPLOAD_TYPES = {
+    "text/csv": "csv",
+    "application/json": "json",
+    "application/x-ndjson": "ndjson",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,11 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
         session = new_session()
         configs = PlannerConfigClient(sidecar)
-        publisher = DaprDocumentPublisher(sidecar, MongoBlobStore(mongo[settings.mongodb_database]),
-                                          settings.inline_limit_bytes)
+        publisher = DaprDocumentPublisher(
+            sidecar, MongoBlobStore(mongo[settings.mongodb_database]), settings.inline_limit_bytes
+        )
         auth = Authenticator(DaprSecretProvider(sidecar), AiohttpTokenFetcher(session))
-        fetch = FetchService(AiohttpFetcher(session), DaprItemSource(sidecar), auth,
-                             platform_allowlist=settings.allow_private_hosts)
+        fetch = FetchService(
+            AiohttpFetcher(session), DaprItemSource(sidecar), auth, platform_allowlist=settings.allow_private_hosts
+        )
         app.state.work = WorkHandler(configs, fetch, publisher)
         app.state.configs, app.state.publisher = configs, publisher
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
@@ -101,10 +106,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, str(exc)) from exc
         digest = hashlib.sha256(body).hexdigest()
         filename = request.headers.get("x-filename", "upload")
-        task = FetchTask(source_id=source_id, config_version=version, task_id=f"{source_id}:upload-{digest[:16]}",
-                         run_id=f"upload-{digest[:16]}")
-        await app.state.publisher.publish_document(task, f"upload/{filename}", bytes(body), content_type,
-                                                   {"filename": filename, "uploaded": True})
+        task = FetchTask(
+            source_id=source_id,
+            config_version=version,
+            task_id=f"{source_id}:upload-{digest[:16]}",
+            run_id=f"upload-{digest[:16]}",
+        )
+        await app.state.publisher.publish_document(
+            task, f"upload/{filename}", bytes(body), content_type, {"filename": filename, "uploaded": True}
+        )
         return {"source_id": source_id, "task_id": task.task_id, "sha256": digest, "bytes": len(body)}
 
     subs.add(WORK_ITEMS, on_work_item)

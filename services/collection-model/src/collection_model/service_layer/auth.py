@@ -10,10 +10,9 @@ import base64
 import time
 from collections.abc import Callable
 
+from collection_model.service_layer.ports import SecretProvider, TokenFetcher
 from headwater.config import RequestSpec
 from headwater.edge.logging import secrets as masker
-
-from collection_model.service_layer.ports import SecretProvider, TokenFetcher
 
 __all__ = ["Authenticator"]
 
@@ -21,8 +20,9 @@ REFRESH_MARGIN_S = 30.0
 
 
 class Authenticator:
-    def __init__(self, secrets: SecretProvider, tokens: TokenFetcher,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, secrets: SecretProvider, tokens: TokenFetcher, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._secrets = secrets
         self._tokens = tokens
         self._clock = clock
@@ -61,8 +61,9 @@ class Authenticator:
             return cached[0]
         client_id = await self._secret(spec, spec.client_id_secret_key)
         client_secret = await self._secret(spec, spec.client_secret_secret_key)
-        token, lifetime = await self._tokens.client_credentials(str(spec.token_url), client_id, client_secret,
-                                                                spec.scope)
+        token, lifetime = await self._tokens.client_credentials(
+            str(spec.token_url), client_id, client_secret, spec.scope
+        )
         masker.register(token)
         self._cache[cache_key] = (token, self._clock() + max(0.0, lifetime - REFRESH_MARGIN_S))
         return token

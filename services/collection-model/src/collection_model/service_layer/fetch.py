@@ -18,11 +18,7 @@ from typing import Any
 
 import structlog
 
-from headwater.config import IterationSpec, RequestSpec, RetrySpec
-from headwater.edge.logging import secrets as masker
-from headwater.telemetry import counter
-
-from collection_model.domain.pagination import Page, PageRequest, Paginator, PaginationLoopError
+from collection_model.domain.pagination import Page, PageRequest, PaginationLoopError, Paginator
 from collection_model.domain.rate_limit import TokenBucket
 from collection_model.domain.retry_policy import backoff_seconds, is_retryable_status, retry_after_seconds
 from collection_model.domain.ssrf import BlockedAddressError
@@ -37,6 +33,9 @@ from collection_model.service_layer.ports import (
     Sleeper,
     TransientFetchError,
 )
+from headwater.config import IterationSpec, RequestSpec, RetrySpec
+from headwater.edge.logging import secrets as masker
+from headwater.telemetry import counter
 
 __all__ = ["FetchFailedError", "FetchOutcome", "FetchService", "ItemFailure", "ResponseTooLargeError"]
 
@@ -73,13 +72,25 @@ class FetchOutcome:
         return "partial" if self.documents else "failed"
 
     def counts(self) -> dict[str, int]:
-        return {"documents": self.documents, "pages": self.pages, "items": self.items,
-                "failed_items": len(self.failures)}
+        return {
+            "documents": self.documents,
+            "pages": self.pages,
+            "items": self.items,
+            "failed_items": len(self.failures),
+        }
 
 
 class FetchService:
-    def __init__(self, http: HttpClient, items: ItemSource, auth: Authenticator, *, sleep: Sleeper = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic, platform_allowlist: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        items: ItemSource,
+        auth: Authenticator,
+        *,
+        sleep: Sleeper = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        platform_allowlist: list[str] | None = None,
+    ) -> None:
         self._http = http
         self._items = items
         self._auth = auth
@@ -88,8 +99,15 @@ class FetchService:
         self._allow = list(platform_allowlist or [])
         self._buckets: dict[str, TokenBucket] = {}
 
-    async def run(self, source_id: str, request: RequestSpec, iteration: IterationSpec | None, retry: RetrySpec,
-                  window: tuple[datetime, datetime] | None, sink: DocumentSink) -> FetchOutcome:
+    async def run(
+        self,
+        source_id: str,
+        request: RequestSpec,
+        iteration: IterationSpec | None,
+        retry: RetrySpec,
+        window: tuple[datetime, datetime] | None,
+        sink: DocumentSink,
+    ) -> FetchOutcome:
         outcome = FetchOutcome()
         if iteration is None:
             outcome.items = 1
@@ -107,21 +125,46 @@ class FetchService:
             ident = item.get("id", item.get("name", index))
             key = f"{iteration.foreach}={ident}"
             linkage = {iteration.foreach: item}
-            await self._one(source_id, request, retry, TemplateContext(item=item, window=window),
-                            key + "/", linkage, sink, outcome, gate)
+            await self._one(
+                source_id,
+                request,
+                retry,
+                TemplateContext(item=item, window=window),
+                key + "/",
+                linkage,
+                sink,
+                outcome,
+                gate,
+            )
 
         await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
         return outcome
 
-    async def _one(self, source_id: str, request: RequestSpec, retry: RetrySpec, ctx: TemplateContext, prefix: str,
-                   linkage: dict[str, Any], sink: DocumentSink, outcome: FetchOutcome,
-                   gate: asyncio.Semaphore | None = None) -> None:
+    async def _one(
+        self,
+        source_id: str,
+        request: RequestSpec,
+        retry: RetrySpec,
+        ctx: TemplateContext,
+        prefix: str,
+        linkage: dict[str, Any],
+        sink: DocumentSink,
+        outcome: FetchOutcome,
+        gate: asyncio.Semaphore | None = None,
+    ) -> None:
         key = prefix.rstrip("/") or "request"
         try:
-            pages = await self._paginate(source_id, request, retry, ctx, prefix, linkage, sink,
-                                         gate or asyncio.Semaphore(1))
-        except (FetchFailedError, TemplateError, PaginationLoopError, BlockedAddressError, ResponseTooLargeError,
-                LookupError) as exc:
+            pages = await self._paginate(
+                source_id, request, retry, ctx, prefix, linkage, sink, gate or asyncio.Semaphore(1)
+            )
+        except (
+            FetchFailedError,
+            TemplateError,
+            PaginationLoopError,
+            BlockedAddressError,
+            ResponseTooLargeError,
+            LookupError,
+        ) as exc:
             error = masker.mask(f"{type(exc).__name__}: {exc}")
             outcome.failures.append(ItemFailure(key, error))
             fail_counter.add(1, {"source_id": source_id})
@@ -131,8 +174,17 @@ class FetchService:
         outcome.documents += pages
         ok_counter.add(1, {"source_id": source_id})
 
-    async def _paginate(self, source_id: str, request: RequestSpec, retry: RetrySpec, ctx: TemplateContext,
-                        prefix: str, linkage: dict[str, Any], sink: DocumentSink, gate: asyncio.Semaphore) -> int:
+    async def _paginate(
+        self,
+        source_id: str,
+        request: RequestSpec,
+        retry: RetrySpec,
+        ctx: TemplateContext,
+        prefix: str,
+        linkage: dict[str, Any],
+        sink: DocumentSink,
+        gate: asyncio.Semaphore,
+    ) -> int:
         """Pages one after the other. ``gate`` bounds the requests in flight across items; it is
         held for a request and its retries, not while the document is handed on."""
         paginator = Paginator(request.pagination)
@@ -150,23 +202,33 @@ class FetchService:
                 response = await self._with_retries(source_id, request, retry, url, headers, body)
             count += 1
             document_key = f"{prefix}page-{page_req.number}"
-            await sink.emit(FetchedDocument(document_key, response.body, response.content_type,
-                                            {**linkage, "page": page_req.number}))
+            await sink.emit(
+                FetchedDocument(
+                    document_key, response.body, response.content_type, {**linkage, "page": page_req.number}
+                )
+            )
             parsed = _json_or_none(response)
             page_req = paginator.next(page_req, Page(parsed, response.headers, response.url))
         return count
 
-    async def _with_retries(self, source_id: str, request: RequestSpec, retry: RetrySpec, url: str,
-                            headers: dict[str, str], body: Any) -> HttpResponse:
+    async def _with_retries(
+        self, source_id: str, request: RequestSpec, retry: RetrySpec, url: str, headers: dict[str, str], body: Any
+    ) -> HttpResponse:
         last = ""
         for attempt in range(1, retry.max_attempts + 1):
             await self._throttle(source_id, request)
             wait_hint: float | None = None
             try:
                 response = await self._http.request(
-                    request.method, url, headers=headers, json_body=body, timeout=request.timeout_seconds,
-                    max_bytes=request.max_response_bytes, max_redirects=request.max_redirects,
-                    allowlist=[*self._allow, *request.allow_private_hosts])
+                    request.method,
+                    url,
+                    headers=headers,
+                    json_body=body,
+                    timeout=request.timeout_seconds,
+                    max_bytes=request.max_response_bytes,
+                    max_redirects=request.max_redirects,
+                    allowlist=[*self._allow, *request.allow_private_hosts],
+                )
             except TransientFetchError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:

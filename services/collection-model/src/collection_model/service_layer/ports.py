@@ -5,8 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["DocumentSink", "FetchedDocument", "HttpClient", "HttpResponse", "ItemSource", "SecretProvider",
-           "Sleeper", "TokenFetcher", "TransientFetchError"]
+__all__ = [
+    "DocumentSink",
+    "FetchedDocument",
+    "HttpClient",
+    "HttpResponse",
+    "ItemSource",
+    "SecretProvider",
+    "Sleeper",
+    "TokenFetcher",
+    "TransientFetchError",
+]
 
 
 class TransientFetchError(Exception):
@@ -28,15 +37,26 @@ class HttpResponse:
 class HttpClient(Protocol):
     """One HTTP exchange with the platform's limits (the httpx adapter, or a fake)."""
 
-    async def request(self, method: str, url: str, *, headers: dict[str, str], json_body: Any,
-                      timeout: float, max_bytes: int, max_redirects: int, allowlist: list[str]) -> HttpResponse:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any,
+        timeout: float,
+        max_bytes: int,
+        max_redirects: int,
+        allowlist: list[str],
+    ) -> HttpResponse:
         """Raises TransientFetchError, BlockedAddressError or ResponseTooLargeError."""
         ...
 
 
 class TokenFetcher(Protocol):
-    async def client_credentials(self, token_url: str, client_id: str, client_secret: str,
-                                 scope: str | None) -> tuple[str, float]:
+    async def client_credentials(
+        self, token_url: str, client_id: str, client_secret: str, scope: str | None
+    ) -> tuple[str, float]:
         """An OAuth2 access token and its lifetime in seconds."""
         ...
 

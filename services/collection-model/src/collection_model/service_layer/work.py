@@ -6,11 +6,10 @@ from typing import Any, Protocol
 
 import structlog
 
-from headwater.config import SourceConfig
-from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus
-
 from collection_model.service_layer.fetch import FetchService
 from collection_model.service_layer.ports import FetchedDocument
+from headwater.config import SourceConfig
+from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus
 
 __all__ = ["ConfigSource", "Publisher", "WorkHandler"]
 
@@ -22,8 +21,9 @@ class ConfigSource(Protocol):
 
 
 class Publisher(Protocol):
-    async def publish_document(self, task: FetchTask, document_key: str, content: bytes, content_type: str,
-                               linkage: dict[str, Any]) -> None: ...
+    async def publish_document(
+        self, task: FetchTask, document_key: str, content: bytes, content_type: str, linkage: dict[str, Any]
+    ) -> None: ...
 
     async def publish_documents(self, task: FetchTask, docs: list[tuple[str, bytes, str, dict[str, Any]]]) -> None: ...
 
@@ -35,7 +35,9 @@ class _TaskSink:
     which costs the sidecar and Redis far less than one call each. ``flush`` at the end of the
     task; a failed publish raises, so the work item is redelivered (the worker dedups)."""
 
-    def __init__(self, task: FetchTask, publisher: Publisher, batch: int = 50, max_bytes: int = 4 * 1024 * 1024) -> None:
+    def __init__(
+        self, task: FetchTask, publisher: Publisher, batch: int = 50, max_bytes: int = 4 * 1024 * 1024
+    ) -> None:
         self._task, self._publisher, self._batch, self._max = task, publisher, batch, max_bytes
         self._docs: list[tuple[str, bytes, str, dict[str, Any]]] = []
         self._bytes = 0
@@ -60,9 +62,16 @@ class WorkHandler:
         try:
             config = await self._configs.get(task.source_id, task.config_version)
         except LookupError as exc:
-            result = TaskResult(source_id=task.source_id, task_id=task.task_id, run_id=task.run_id,
-                                reporter="collection-model", status=TaskStatus.FAILED, error=str(exc),
-                                window=task.window, counts={"documents": 0})
+            result = TaskResult(
+                source_id=task.source_id,
+                task_id=task.task_id,
+                run_id=task.run_id,
+                reporter="collection-model",
+                status=TaskStatus.FAILED,
+                error=str(exc),
+                window=task.window,
+                counts={"documents": 0},
+            )
             await self._publisher.publish_result(result)
             return result
         ingestion = config.ingestion
@@ -70,14 +79,23 @@ class WorkHandler:
             raise ValueError(f"source {task.source_id!r} has no request to fetch (mode {ingestion.mode})")
         window = (task.window.start, task.window.end) if task.window else None
         sink = _TaskSink(task, self._publisher)
-        outcome = await self._fetch.run(task.source_id, ingestion.request, ingestion.iteration, ingestion.retry,
-                                        window, sink)
+        outcome = await self._fetch.run(
+            task.source_id, ingestion.request, ingestion.iteration, ingestion.retry, window, sink
+        )
         await sink.flush()
         error = "; ".join(f"{f.key}: {f.error}" for f in outcome.failures[:5]) or None
-        result = TaskResult(source_id=task.source_id, task_id=task.task_id, run_id=task.run_id,
-                            reporter="collection-model", status=TaskStatus(outcome.status), counts=outcome.counts(),
-                            error=error, window=task.window)
+        result = TaskResult(
+            source_id=task.source_id,
+            task_id=task.task_id,
+            run_id=task.run_id,
+            reporter="collection-model",
+            status=TaskStatus(outcome.status),
+            counts=outcome.counts(),
+            error=error,
+            window=task.window,
+        )
         await self._publisher.publish_result(result)
-        log.info("task fetched", source_id=task.source_id, task_id=task.task_id, status=outcome.status,
-                 **outcome.counts())
+        log.info(
+            "task fetched", source_id=task.source_id, task_id=task.task_id, status=outcome.status, **outcome.counts()
+        )
         return result

@@ -20,8 +20,9 @@ class DaprJobsClient:
         self._sidecar = sidecar
 
     async def schedule(self, name: str, schedule: str, data: dict[str, Any]) -> None:
-        await self._sidecar.schedule_job(name, {"schedule": schedule, "data": data, "overwrite": True,
-                                                "failurePolicy": FAILURE_POLICY})
+        await self._sidecar.schedule_job(
+            name, {"schedule": schedule, "data": data, "overwrite": True, "failurePolicy": FAILURE_POLICY}
+        )
 
     async def delete(self, name: str) -> None:
         await self._sidecar.delete_job(name)  # Dapr answers 204 for a missing job too

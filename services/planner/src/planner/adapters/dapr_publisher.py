@@ -14,5 +14,9 @@ class DaprWorkPublisher:
         self._sidecar = sidecar
 
     async def publish(self, task: FetchTask) -> None:
-        await self._sidecar.publish(PUBSUB, WORK_ITEMS, task.model_dump(mode="json", by_alias=True),
-                                    metadata={"cloudevent.id": f"work:{task.task_id}:{task.attempt}"})
+        await self._sidecar.publish(
+            PUBSUB,
+            WORK_ITEMS,
+            task.model_dump(mode="json", by_alias=True),
+            metadata={"cloudevent.id": f"work:{task.task_id}:{task.attempt}"},
+        )

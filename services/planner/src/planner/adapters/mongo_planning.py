@@ -7,16 +7,17 @@ update; completed windows and task reports are keyed by the deterministic task i
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
-from headwater.edge.mongo import is_duplicate_key, upsert_retrying
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
+from headwater.edge.mongo import is_duplicate_key, upsert_retrying
 from planner.domain.watermarks import RunStatus, run_status_from_results
 from planner.service_layer.planning import Run, SourceState
 
@@ -52,11 +53,11 @@ class MongoStateRepository:
 
     async def try_lease(self, source_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
         lease = {"owner": owner, "expires_at": now + ttl}
-        free = {"_id": source_id, "$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}},
-                                          {"lease.owner": owner}]}
+        free = {"_id": source_id, "$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}, {"lease.owner": owner}]}
         try:
-            doc = await self._state.find_one_and_update(free, {"$set": {"lease": lease}}, upsert=True,
-                                                         return_document=ReturnDocument.AFTER)
+            doc = await self._state.find_one_and_update(
+                free, {"$set": {"lease": lease}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
         except OperationFailure as exc:  # the document exists and its lease is held by someone else
             if is_duplicate_key(exc):
                 return False
@@ -67,16 +68,14 @@ class MongoStateRepository:
         await self._state.update_one({"_id": source_id, "lease.owner": owner}, {"$set": {"lease": None}})
 
     async def set_planned_until(self, source_id: str, value: datetime, origin: datetime) -> None:
-        await upsert_retrying(lambda: self._state.update_one({"_id": source_id}, {"$set": {"planned_until": value}},
-                                                             upsert=True))
-        await self._state.update_one({"_id": source_id, "completed_until": None},
-                                     {"$set": {"completed_until": origin}})
+        await upsert_retrying(
+            lambda: self._state.update_one({"_id": source_id}, {"$set": {"planned_until": value}}, upsert=True)
+        )
+        await self._state.update_one({"_id": source_id, "completed_until": None}, {"$set": {"completed_until": origin}})
 
     async def add_done_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self._done.insert_one({"_id": task_id, "source_id": source_id, **_window_doc(window)})
-        except DuplicateKeyError:
-            pass
 
     async def done_windows_from(self, source_id: str, start: datetime) -> list[TimeWindow]:
         cursor = self._done.find({"source_id": source_id, "to": {"$gt": start}}).sort("from", 1)
@@ -85,27 +84,44 @@ class MongoStateRepository:
     async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
         result = await self._state.update_one(
             {"_id": source_id, "$or": [{"completed_until": None}, {"completed_until": {"$lt": value}}]},
-            {"$set": {"completed_until": value}})
+            {"$set": {"completed_until": value}},
+        )
         return result.modified_count == 1
 
 
 def _run_doc(run: Run) -> dict[str, Any]:
-    return {"run_id": run.run_id, "source_id": run.source_id, "trigger": run.trigger,
-            "triggered_at": run.triggered_at, "status": run.status.value, "config_version": run.config_version,
-            "windows": [_window_doc(w) for w in run.windows], "task_ids": run.task_ids, "counts": run.counts,
-            "error": run.error, "updated_at": run.updated_at,
-            # task ids hold ':' and '.', so task statuses are a list, not a map keyed by id
-            "task_status": [{"task_id": k, "status": v} for k, v in run.task_status.items()]}
+    return {
+        "run_id": run.run_id,
+        "source_id": run.source_id,
+        "trigger": run.trigger,
+        "triggered_at": run.triggered_at,
+        "status": run.status.value,
+        "config_version": run.config_version,
+        "windows": [_window_doc(w) for w in run.windows],
+        "task_ids": run.task_ids,
+        "counts": run.counts,
+        "error": run.error,
+        "updated_at": run.updated_at,
+        # task ids hold ':' and '.', so task statuses are a list, not a map keyed by id
+        "task_status": [{"task_id": k, "status": v} for k, v in run.task_status.items()],
+    }
 
 
 def _run(doc: dict[str, Any]) -> Run:
-    return Run(run_id=doc["run_id"], source_id=doc["source_id"], trigger=doc["trigger"],
-               triggered_at=_aware(doc["triggered_at"]) or datetime.now(UTC), status=RunStatus(doc["status"]),
-               config_version=doc["config_version"],
-               windows=[w for d in doc.get("windows", []) if (w := _window(d)) is not None],
-               task_ids=doc.get("task_ids", []), counts=doc.get("counts", {}), error=doc.get("error"),
-               updated_at=_aware(doc.get("updated_at")),
-               task_status={t["task_id"]: t["status"] for t in doc.get("task_status", [])})
+    return Run(
+        run_id=doc["run_id"],
+        source_id=doc["source_id"],
+        trigger=doc["trigger"],
+        triggered_at=_aware(doc["triggered_at"]) or datetime.now(UTC),
+        status=RunStatus(doc["status"]),
+        config_version=doc["config_version"],
+        windows=[w for d in doc.get("windows", []) if (w := _window(d)) is not None],
+        task_ids=doc.get("task_ids", []),
+        counts=doc.get("counts", {}),
+        error=doc.get("error"),
+        updated_at=_aware(doc.get("updated_at")),
+        task_status={t["task_id"]: t["status"] for t in doc.get("task_status", [])},
+    )
 
 
 class MongoRunRepository:
@@ -124,8 +140,10 @@ class MongoRunRepository:
         """Add a task's final status (once), then set the run status derived from all of them.
         The status write is conditional on the number of task statuses it was derived from,
         so a concurrent result that saw more of them wins."""
-        await self._runs.update_one({"_id": run_id, "task_status.task_id": {"$ne": task_id}},
-                                    {"$push": {"task_status": {"task_id": task_id, "status": status}}})
+        await self._runs.update_one(
+            {"_id": run_id, "task_status.task_id": {"$ne": task_id}},
+            {"$push": {"task_status": {"task_id": task_id, "status": status}}},
+        )
         doc = await self._runs.find_one({"_id": run_id})
         if doc is None:
             return None
@@ -133,8 +151,10 @@ class MongoRunRepository:
         if run.status in (RunStatus.FAILED, RunStatus.SKIPPED) and run.error:
             return run
         run.status = run_status_from_results(run.task_ids, run.task_status)
-        await self._runs.update_one({"_id": run_id, "task_status": {"$size": len(run.task_status)}},
-                                    {"$set": {"status": run.status.value, "updated_at": now}})
+        await self._runs.update_one(
+            {"_id": run_id, "task_status": {"$size": len(run.task_status)}},
+            {"$set": {"status": run.status.value, "updated_at": now}},
+        )
         return run
 
     async def get(self, run_id: str) -> Run | None:
@@ -164,17 +184,22 @@ class MongoTaskLedger:
         self._tasks = db["task_outcomes"]
 
     async def record(self, result: TaskResult) -> _Progress:
-        report = {"reporter": result.reporter, "document_key": result.document_key or "",
-                  "status": result.status.value,
-                  "documents": int(result.counts.get("documents", 0))}
-        update: dict[str, Any] = {"$addToSet": {"reports": report},
-                                  "$set": {"source_id": result.source_id}}
+        report = {
+            "reporter": result.reporter,
+            "document_key": result.document_key or "",
+            "status": result.status.value,
+            "documents": int(result.counts.get("documents", 0)),
+        }
+        update: dict[str, Any] = {"$addToSet": {"reports": report}, "$set": {"source_id": result.source_id}}
         if result.run_id:
             update["$set"]["run_id"] = result.run_id
         if result.window is not None:
             update["$set"]["window"] = _window_doc(result.window)
-        doc = await upsert_retrying(lambda: self._tasks.find_one_and_update(
-            {"_id": result.task_id}, update, upsert=True, return_document=ReturnDocument.AFTER))
+        doc = await upsert_retrying(
+            lambda: self._tasks.find_one_and_update(
+                {"_id": result.task_id}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        )
         progress = _Progress(result.source_id, doc.get("run_id"), None, None, window=_window(doc.get("window")))
         for rep in doc.get("reports", []):
             if rep["reporter"] == "collection-model":

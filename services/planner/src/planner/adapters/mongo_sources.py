@@ -25,15 +25,25 @@ def _aware(value: datetime) -> datetime:
 
 
 def _to_source(doc: dict[str, Any]) -> StoredSource:
-    return StoredSource(source_id=doc["source_id"], config=doc["config"], version=doc["version"],
-                        config_hash=doc["config_hash"], created_at=_aware(doc["created_at"]),
-                        updated_at=_aware(doc["updated_at"]))
+    return StoredSource(
+        source_id=doc["source_id"],
+        config=doc["config"],
+        version=doc["version"],
+        config_hash=doc["config_hash"],
+        created_at=_aware(doc["created_at"]),
+        updated_at=_aware(doc["updated_at"]),
+    )
 
 
 def _to_doc(source: StoredSource) -> dict[str, Any]:
-    return {"source_id": source.source_id, "config": source.config, "version": source.version,
-            "config_hash": source.config_hash, "created_at": source.created_at,
-            "updated_at": source.updated_at}
+    return {
+        "source_id": source.source_id,
+        "config": source.config,
+        "version": source.version,
+        "config_hash": source.config_hash,
+        "created_at": source.created_at,
+        "updated_at": source.updated_at,
+    }
 
 
 class MongoSourceRepository:
@@ -69,13 +79,11 @@ class MongoSourceRepository:
                 current = await self._current.find_one({"_id": source.source_id})
                 return bool(current and current["config_hash"] == source.config_hash)
             return True
-        result = await self._current.update_one(
-            {"_id": source.source_id, "version": source.version - 1}, {"$set": doc})
+        result = await self._current.update_one({"_id": source.source_id, "version": source.version - 1}, {"$set": doc})
         if result.matched_count == 1:
             return True
         current = await self._current.find_one({"_id": source.source_id})
-        return bool(current and current["version"] == source.version
-                    and current["config_hash"] == source.config_hash)
+        return bool(current and current["version"] == source.version and current["config_hash"] == source.config_hash)
 
     async def delete(self, source_id: str) -> bool:
         result = await self._current.delete_one({"_id": source_id})
@@ -96,16 +104,25 @@ class MongoJobRegistry:
         return [self._to_job(doc) async for doc in self._jobs.find({})]
 
     async def put(self, job: RegisteredJob) -> None:
-        await upsert_retrying(lambda: self._jobs.replace_one(
-            {"_id": job.source_id},
-            {"name": job.name, "source_id": job.source_id, "schedule": job.schedule,
-             "config_version": job.config_version, "registered_at": job.registered_at},
-            upsert=True))
+        await upsert_retrying(
+            lambda: self._jobs.replace_one(
+                {"_id": job.source_id},
+                {
+                    "name": job.name,
+                    "source_id": job.source_id,
+                    "schedule": job.schedule,
+                    "config_version": job.config_version,
+                    "registered_at": job.registered_at,
+                },
+                upsert=True,
+            )
+        )
 
     async def remove(self, source_id: str) -> None:
         await self._jobs.delete_one({"_id": source_id})
 
     @staticmethod
     def _to_job(doc: dict[str, Any]) -> RegisteredJob:
-        return RegisteredJob(doc["name"], doc["source_id"], doc["schedule"], doc["config_version"],
-                             _aware(doc["registered_at"]))
+        return RegisteredJob(
+            doc["name"], doc["source_id"], doc["schedule"], doc["config_version"], _aware(doc["registered_at"])
+        )

@@ -12,4 +12,4 @@ def job_name_for(source_id: str) -> str:
 
 
 def source_id_from_job_name(name: str) -> str | None:
-    return name[len(PREFIX):] or None if name.startswith(PREFIX) else None
+    return name[len(PREFIX) :] or None if name.startswith(PREFIX) else None

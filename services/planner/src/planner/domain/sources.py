@@ -54,13 +54,15 @@ def job_fingerprint(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def decide_apply(current: StoredSource | None, config: dict[str, Any], config_hash: str,
-                 now: datetime) -> tuple[ApplyStatus, StoredSource]:
+def decide_apply(
+    current: StoredSource | None, config: dict[str, Any], config_hash: str, now: datetime
+) -> tuple[ApplyStatus, StoredSource]:
     """What applying ``config`` does to ``current``: create, update (version + 1) or nothing."""
     if current is None:
         source_id = str(config["source_id"])
         return ApplyStatus.CREATED, StoredSource(source_id, config, 1, config_hash, now, now)
     if current.config_hash == config_hash:
         return ApplyStatus.UNCHANGED, current
-    return ApplyStatus.UPDATED, replace(current, config=config, version=current.version + 1,
-                                        config_hash=config_hash, updated_at=now)
+    return ApplyStatus.UPDATED, replace(
+        current, config=config, version=current.version + 1, config_hash=config_hash, updated_at=now
+    )

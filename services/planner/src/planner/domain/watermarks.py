@@ -20,8 +20,9 @@ class RunStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-def advance_completed(completed_until: datetime | None, succeeded: Iterable[TimeWindow],
-                      origin: datetime) -> datetime | None:
+def advance_completed(
+    completed_until: datetime | None, succeeded: Iterable[TimeWindow], origin: datetime
+) -> datetime | None:
     """Move across the contiguous succeeded windows starting at ``completed_until`` (or
     ``origin``); a gap stops it; it never moves backwards."""
     mark = completed_until or origin

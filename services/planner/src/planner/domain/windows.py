@@ -76,8 +76,9 @@ def window_grid(policy: WindowPolicy, start: datetime, end: datetime) -> list[Ti
         index += 1
 
 
-def plan_windows(policy: WindowPolicy, planned_until: datetime | None, now: datetime,
-                 global_cap: int | None = None) -> WindowPlan:
+def plan_windows(
+    policy: WindowPolicy, planned_until: datetime | None, now: datetime, global_cap: int | None = None
+) -> WindowPlan:
     """The windows due now, at most ``min(max_slices_per_run, global_cap)`` of them."""
     if policy.start >= now:
         return WindowPlan([], planned_until, "start_in_future")
@@ -97,4 +98,4 @@ def plan_windows(policy: WindowPolicy, planned_until: datetime | None, now: date
 def backfill_windows(policy: WindowPolicy, start: datetime, end: datetime, cap: int) -> list[list[TimeWindow]]:
     """Windows of ``[start, end)`` on the source's grid, in runs of at most ``cap``."""
     windows = [w for w in window_grid(policy, max(start, policy.start), end) if w.start >= policy.start]
-    return [windows[i:i + cap] for i in range(0, len(windows), max(cap, 1))]
+    return [windows[i : i + cap] for i in range(0, len(windows), max(cap, 1))]

@@ -9,23 +9,23 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pymongo import AsyncMongoClient
+
 from headwater.contracts.messages import TaskResult
 from headwater.contracts.topics import TASK_RESULTS
+from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.logging import configure_logging
 from headwater.edge.probes import ProbeRecorder
 from headwater.edge.service import create_service_app
 from headwater.edge.sidecar import DaprError, DaprSidecar
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 from headwater.telemetry import configure_metrics
-from pymongo import AsyncMongoClient
-
 from planner.adapters.dapr_jobs import DaprJobsClient
 from planner.adapters.dapr_publisher import DaprWorkPublisher
 from planner.adapters.mongo_planning import MongoRunRepository, MongoStateRepository, MongoTaskLedger
 from planner.adapters.mongo_sources import MongoJobRegistry, MongoSourceRepository
 from planner.bootstrap import Container, build
 from planner.entrypoints import runs_api, sources_api
-from headwater.edge.auth import ApiTokenProvider
 from planner.service_layer.triggers import TriggerOutcome
 from planner.settings import Settings
 
@@ -45,10 +45,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sidecar = DaprSidecar(settings.dapr_url, token)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
         db = mongo[settings.mongodb_database]
-        container = build(sources=MongoSourceRepository(db), registry=MongoJobRegistry(db),
-                          scheduler=DaprJobsClient(sidecar), publisher=DaprWorkPublisher(sidecar),
-                          runs=MongoRunRepository(db), state=MongoStateRepository(db),
-                          owner=f"planner-{settings.app_port}", global_cap=settings.max_work_items_per_run)
+        container = build(
+            sources=MongoSourceRepository(db),
+            registry=MongoJobRegistry(db),
+            scheduler=DaprJobsClient(sidecar),
+            publisher=DaprWorkPublisher(sidecar),
+            runs=MongoRunRepository(db),
+            state=MongoStateRepository(db),
+            owner=f"planner-{settings.app_port}",
+            global_cap=settings.max_work_items_per_run,
+        )
         container.results.attach_ledger(MongoTaskLedger(db))
         app.state.container = container
         api_token = settings.api_token.get_secret_value() if settings.api_token else None

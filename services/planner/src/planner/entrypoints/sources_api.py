@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
-from headwater.config import SourceConfig
 from pydantic import ValidationError
 
-from planner.domain.sources import StoredSource
+from headwater.config import SourceConfig
 from headwater.edge.auth import RequireToken
+from planner.domain.sources import StoredSource
 from planner.service_layer.sources import ConcurrentUpdateError, SourceService
 from planner.service_layer.triggers import TriggerOutcome, TriggerService
 
@@ -17,9 +17,15 @@ router = APIRouter(prefix="/api/v1/sources", tags=["sources"])
 
 
 def _view(source: StoredSource) -> dict[str, Any]:
-    return {"source_id": source.source_id, "version": source.version, "config_hash": source.config_hash,
-            "enabled": source.enabled, "created_at": source.created_at.isoformat(),
-            "updated_at": source.updated_at.isoformat(), "config": source.config}
+    return {
+        "source_id": source.source_id,
+        "version": source.version,
+        "config_hash": source.config_hash,
+        "enabled": source.enabled,
+        "created_at": source.created_at.isoformat(),
+        "updated_at": source.updated_at.isoformat(),
+        "config": source.config,
+    }
 
 
 def _sources(request: Request) -> SourceService:
@@ -31,8 +37,9 @@ def _triggers(request: Request) -> TriggerService:
 
 
 @router.put("/{source_id}")
-async def apply_source(source_id: str, request: Request, _auth: RequireToken,
-                       body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+async def apply_source(
+    source_id: str, request: Request, _auth: RequireToken, body: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
     """Create or update a source; an identical config is a no-op (``unchanged``)."""
     try:
         config = SourceConfig.model_validate(body)
@@ -40,8 +47,13 @@ async def apply_source(source_id: str, request: Request, _auth: RequireToken,
         errors = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
         raise HTTPException(422, {"message": "invalid source config", "errors": errors}) from exc
     if config.source_id != source_id:
-        raise HTTPException(422, {"message": f"source_id {config.source_id!r} in the body does not match "
-                                             f"{source_id!r} in the path", "errors": []})
+        raise HTTPException(
+            422,
+            {
+                "message": f"source_id {config.source_id!r} in the body does not match {source_id!r} in the path",
+                "errors": [],
+            },
+        )
     try:
         result = await _sources(request).apply(config)
     except ConcurrentUpdateError as exc:
@@ -55,8 +67,9 @@ async def list_sources(request: Request, _auth: RequireToken) -> list[dict[str, 
 
 
 @router.get("/{source_id}")
-async def get_source(source_id: str, request: Request, _auth: RequireToken,
-                     version: int | None = None) -> dict[str, Any]:
+async def get_source(
+    source_id: str, request: Request, _auth: RequireToken, version: int | None = None
+) -> dict[str, Any]:
     service = _sources(request)
     source = await (service.get_version(source_id, version) if version else service.get(source_id))
     if source is None:
@@ -76,5 +89,10 @@ async def trigger_source(source_id: str, request: Request, _auth: RequireToken) 
     result = await _triggers(request).trigger(source_id)
     if result.outcome is TriggerOutcome.SOURCE_DELETED:
         raise HTTPException(404, f"source {source_id!r} not found")
-    return {"outcome": result.outcome.value, "source_id": source_id, "run_id": result.run_id,
-            "work_items": result.work_items, "detail": result.detail}
+    return {
+        "outcome": result.outcome.value,
+        "source_id": source_id,
+        "run_id": result.run_id,
+        "work_items": result.work_items,
+        "detail": result.detail,
+    }

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from headwater.config import to_dapr_schedule
 
+from headwater.config import to_dapr_schedule
 from planner.domain.jobs import job_name_for
 from planner.domain.sources import StoredSource
 from planner.service_layer.ports import Clock, JobRegistry, JobScheduler, RegisteredJob, SourceRepository
@@ -31,8 +31,7 @@ class JobRegistrationService:
     are gone or disabled, from what the ``jobs`` collection says was registered.
     """
 
-    def __init__(self, scheduler: JobScheduler, registry: JobRegistry, sources: SourceRepository,
-                 clock: Clock) -> None:
+    def __init__(self, scheduler: JobScheduler, registry: JobRegistry, sources: SourceRepository, clock: Clock) -> None:
         self._scheduler = scheduler
         self._registry = registry
         self._sources = sources
@@ -47,10 +46,10 @@ class JobRegistrationService:
         schedule = to_dapr_schedule(ingestion["schedule"], ingestion.get("timezone") or "UTC")
         data = {"source_id": source.source_id, "config_version": source.version}
         await self._scheduler.schedule(name, schedule, data)
-        await self._registry.put(RegisteredJob(name, source.source_id, schedule, source.version,
-                                               self._clock.now()))
-        log.info("job registered", source_id=source.source_id, job=name, schedule=schedule,
-                 config_version=source.version)
+        await self._registry.put(RegisteredJob(name, source.source_id, schedule, source.version, self._clock.now()))
+        log.info(
+            "job registered", source_id=source.source_id, job=name, schedule=schedule, config_version=source.version
+        )
         return name
 
     async def unregister(self, source_id: str) -> str:

@@ -17,18 +17,25 @@ from typing import Any, Protocol
 
 import structlog
 from croniter import croniter
-from headwater.contracts.messages import FetchTask, TimeWindow, task_id_for
-from headwater.telemetry import counter
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from headwater.contracts.messages import FetchTask, TimeWindow, task_id_for
+from headwater.telemetry import counter
 from planner.domain.sources import StoredSource
 from planner.domain.watermarks import RunStatus
 from planner.domain.windows import WindowPolicy, backfill_windows, plan_windows
 from planner.service_layer.ports import Clock, WorkPublisher
 from planner.service_layer.triggers import TriggerOutcome, TriggerResult
 
-__all__ = ["PlanningService", "Run", "RunRepository", "SourceState", "StateRepository", "TransientError",
-           "window_policy"]
+__all__ = [
+    "PlanningService",
+    "Run",
+    "RunRepository",
+    "SourceState",
+    "StateRepository",
+    "TransientError",
+    "window_policy",
+]
 
 log = structlog.get_logger(__name__)
 enqueued_counter = counter("headwater.planner.work_items_enqueued", "work items published")
@@ -111,8 +118,14 @@ def window_policy(config: dict[str, Any]) -> WindowPolicy | None:
     from headwater.config.models import WindowSpec  # the contract parses durations and times
 
     spec = WindowSpec.model_validate(window)
-    return WindowPolicy(cadence=spec.cadence, start=spec.start, lookback=spec.lookback, slice=spec.slice,
-                        max_slices_per_run=spec.max_slices_per_run, timezone=spec.timezone)
+    return WindowPolicy(
+        cadence=spec.cadence,
+        start=spec.start,
+        lookback=spec.lookback,
+        slice=spec.slice,
+        max_slices_per_run=spec.max_slices_per_run,
+        timezone=spec.timezone,
+    )
 
 
 def _go_duration_seconds(text: str) -> int:
@@ -121,9 +134,19 @@ def _go_duration_seconds(text: str) -> int:
 
 
 class PlanningService:
-    def __init__(self, publisher: WorkPublisher, runs: RunRepository, state: StateRepository, clock: Clock,
-                 *, owner: str, global_cap: int = 100, lease_ttl: timedelta = timedelta(minutes=2),
-                 publish_attempts: int = 4, publish_wait_max: float = 3.0) -> None:
+    def __init__(
+        self,
+        publisher: WorkPublisher,
+        runs: RunRepository,
+        state: StateRepository,
+        clock: Clock,
+        *,
+        owner: str,
+        global_cap: int = 100,
+        lease_ttl: timedelta = timedelta(minutes=2),
+        publish_attempts: int = 4,
+        publish_wait_max: float = 3.0,
+    ) -> None:
         self._publisher = publisher
         self.runs = runs
         self.state = state
@@ -156,8 +179,16 @@ class PlanningService:
         plan = plan_windows(policy, state.planned_until, now, self._cap)
         if not plan.windows:
             skipped_counter.add(1, {"source_id": source.source_id, "reason": plan.skipped_reason or "none"})
-            run = Run(uuid.uuid4().hex, source.source_id, trigger, now, RunStatus.SKIPPED, source.version,
-                      error=plan.skipped_reason, updated_at=now)
+            run = Run(
+                uuid.uuid4().hex,
+                source.source_id,
+                trigger,
+                now,
+                RunStatus.SKIPPED,
+                source.version,
+                error=plan.skipped_reason,
+                updated_at=now,
+            )
             await self.runs.insert(run)
             log.info("run skipped", source_id=source.source_id, reason=plan.skipped_reason)
             return TriggerResult(TriggerOutcome.SKIPPED, source.source_id, run.run_id, detail=plan.skipped_reason)
@@ -181,31 +212,60 @@ class PlanningService:
             step = _go_duration_seconds(schedule.removeprefix("@every").strip()) or 1
             tick_ts = int(now.timestamp()) // step * step
             return f"tick-{datetime.fromtimestamp(tick_ts, now.tzinfo).strftime('%Y%m%dT%H%M%S')}"
-        expr = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0",
-                "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *"}.get(schedule, schedule)
+        expr = {
+            "@hourly": "0 * * * *",
+            "@daily": "0 0 * * *",
+            "@weekly": "0 0 * * 0",
+            "@monthly": "0 0 1 * *",
+            "@yearly": "0 0 1 1 *",
+        }.get(schedule, schedule)
         try:
             tick = croniter(expr, now + timedelta(seconds=1)).get_prev(datetime)
         except (ValueError, KeyError):
             tick = now
         return f"tick-{tick.strftime('%Y%m%dT%H%M%S')}"
 
-    async def _enqueue(self, source: StoredSource, windows: list[TimeWindow | None], now: datetime,
-                       trigger: str, *, trigger_key: str | None = None,
-                       planned_until: datetime | None = None) -> TriggerResult:
-        run = Run(uuid.uuid4().hex, source.source_id, trigger, now, RunStatus.PLANNED, source.version,
-                  windows=[w for w in windows if w is not None], updated_at=now)
-        tasks = [FetchTask(source_id=source.source_id, config_version=source.version,
-                           task_id=task_id_for(source.source_id, w, trigger_key), run_id=run.run_id, window=w)
-                 for w in windows]
+    async def _enqueue(
+        self,
+        source: StoredSource,
+        windows: list[TimeWindow | None],
+        now: datetime,
+        trigger: str,
+        *,
+        trigger_key: str | None = None,
+        planned_until: datetime | None = None,
+    ) -> TriggerResult:
+        run = Run(
+            uuid.uuid4().hex,
+            source.source_id,
+            trigger,
+            now,
+            RunStatus.PLANNED,
+            source.version,
+            windows=[w for w in windows if w is not None],
+            updated_at=now,
+        )
+        tasks = [
+            FetchTask(
+                source_id=source.source_id,
+                config_version=source.version,
+                task_id=task_id_for(source.source_id, w, trigger_key),
+                run_id=run.run_id,
+                window=w,
+            )
+            for w in windows
+        ]
         run.task_ids = [t.task_id for t in tasks]
         await self.runs.insert(run)
         published = 0
         try:
             for task in tasks:
-                async for attempt in AsyncRetrying(stop=stop_after_attempt(self._attempts),
-                                                   wait=wait_exponential_jitter(initial=min(0.2, self._wait_max),
-                                                                                max=self._wait_max),
-                                                   retry=retry_if_exception_type(Exception), reraise=True):
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self._attempts),
+                    wait=wait_exponential_jitter(initial=min(0.2, self._wait_max), max=self._wait_max),
+                    retry=retry_if_exception_type(Exception),
+                    reraise=True,
+                ):
                     with attempt:
                         await self._publisher.publish(task)
                 published += 1
@@ -215,16 +275,26 @@ class PlanningService:
             await self.runs.update(run)
             failed_counter.add(1, {"source_id": source.source_id})
             failed_task = tasks[published]
-            log.error("run failed: work item not published; watermarks unchanged", source_id=source.source_id,
-                      run_id=run.run_id, task_id=failed_task.task_id,
-                      window=failed_task.window.model_dump(mode="json", by_alias=True) if failed_task.window else None,
-                      attempt=failed_task.attempt, error=run.error)
+            log.error(
+                "run failed: work item not published; watermarks unchanged",
+                source_id=source.source_id,
+                run_id=run.run_id,
+                task_id=failed_task.task_id,
+                window=failed_task.window.model_dump(mode="json", by_alias=True) if failed_task.window else None,
+                attempt=failed_task.attempt,
+                error=run.error,
+            )
             return TriggerResult(TriggerOutcome.FAILED, source.source_id, run.run_id, published, run.error)
         if planned_until is not None and run.windows:
             await self.state.set_planned_until(source.source_id, planned_until, run.windows[0].start)
         run.status, run.counts, run.updated_at = RunStatus.ENQUEUED, {"work_items": published}, self._clock.now()
         await self.runs.update(run)
         enqueued_counter.add(published, {"source_id": source.source_id})
-        log.info("run enqueued", source_id=source.source_id, run_id=run.run_id, work_items=published,
-                 windows=len(run.windows))
+        log.info(
+            "run enqueued",
+            source_id=source.source_id,
+            run_id=run.run_id,
+            work_items=published,
+            windows=len(run.windows),
+        )
         return TriggerResult(TriggerOutcome.PLANNED, source.source_id, run.run_id, published)

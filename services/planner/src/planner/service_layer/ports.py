@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from headwater.contracts.messages import FetchTask
-
 from planner.domain.sources import StoredSource
 
 __all__ = ["Clock", "JobRegistry", "JobScheduler", "RegisteredJob", "SourceRepository", "WorkPublisher"]

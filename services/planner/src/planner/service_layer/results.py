@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 import structlog
-from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
 
+from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
 from planner.domain.watermarks import advance_completed
 from planner.service_layer.planning import RunRepository, StateRepository
 from planner.service_layer.ports import Clock
@@ -54,8 +54,9 @@ def task_status(progress: TaskProgress) -> str | None:
 
 
 class ResultService:
-    def __init__(self, runs: RunRepository, state: StateRepository, clock: Clock,
-                 ledger: TaskLedger | None = None) -> None:
+    def __init__(
+        self, runs: RunRepository, state: StateRepository, clock: Clock, ledger: TaskLedger | None = None
+    ) -> None:
         self._runs = runs
         self._state = state
         self._clock = clock
@@ -78,8 +79,13 @@ class ResultService:
         if status == TaskStatus.SUCCEEDED and window is not None:
             await self._complete_window(result.source_id, result.task_id, window)
         elif status != TaskStatus.SUCCEEDED:
-            log.warning("task did not succeed; completed watermark held back", source_id=result.source_id,
-                        task_id=result.task_id, status=status, error=result.error)
+            log.warning(
+                "task did not succeed; completed watermark held back",
+                source_id=result.source_id,
+                task_id=result.task_id,
+                status=status,
+                error=result.error,
+            )
         return status
 
     async def _update_run(self, run_id: str, task_id: str, status: str) -> None:
@@ -91,6 +97,7 @@ class ResultService:
         origin = state.completed_until or window.start
         done = await self._state.done_windows_from(source_id, origin)
         new_completed = advance_completed(state.completed_until, done, origin)
-        if new_completed is not None and new_completed != state.completed_until:
-            if await self._state.advance_completed_until(source_id, new_completed):
-                log.info("completed watermark advanced", source_id=source_id, completed_until=new_completed)
+        if new_completed is None or new_completed == state.completed_until:
+            return
+        if await self._state.advance_completed_until(source_id, new_completed):
+            log.info("completed watermark advanced", source_id=source_id, completed_until=new_completed)

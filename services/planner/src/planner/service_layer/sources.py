@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from headwater.config import SourceConfig, config_hash, dump_source_config
 
+from headwater.config import SourceConfig, config_hash, dump_source_config
 from planner.domain.sources import ApplyStatus, StoredSource, decide_apply, job_fingerprint
 from planner.service_layer.jobs import JobRegistrationService
 from planner.service_layer.ports import Clock, SourceRepository

@@ -66,8 +66,12 @@ class TriggerService:
         registered = await self._jobs.get(source_id)
         sent_version = int((data or {}).get("config_version", 0) or 0)
         if registered is not None and sent_version and sent_version < registered.config_version:
-            log.info("trigger of a replaced job acknowledged", source_id=source_id,
-                     job_version=sent_version, registered_version=registered.config_version)
+            log.info(
+                "trigger of a replaced job acknowledged",
+                source_id=source_id,
+                job_version=sent_version,
+                registered_version=registered.config_version,
+            )
             return TriggerResult(TriggerOutcome.OUTDATED, source_id)
         return await self._planning.plan(source, manual=False)
 

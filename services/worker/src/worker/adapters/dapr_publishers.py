@@ -23,9 +23,16 @@ class DaprEventPublisher:
 
     async def publish(self, event: _Event) -> None:
         data = event.model_dump(mode="json")
-        await self._sidecar.publish(PUBSUB, INGESTION_EVENTS, data, metadata={
-            "cloudevent.type": data["type"], "cloudevent.id": event.idempotency_key,
-            "cloudevent.subject": event.source_id})
+        await self._sidecar.publish(
+            PUBSUB,
+            INGESTION_EVENTS,
+            data,
+            metadata={
+                "cloudevent.type": data["type"],
+                "cloudevent.id": event.idempotency_key,
+                "cloudevent.subject": event.source_id,
+            },
+        )
         events_counter.add(1, {"type": data["type"]})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,8 @@ class MongoDeadLetterStore:
         self._letters = db["dead_letters"]
 
     async def add(self, letter: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self._letters.insert_one(letter)
-        except DuplicateKeyError:
-            pass
 
     async def list(self, include_replayed: bool, limit: int) -> list[dict[str, Any]]:
         query: dict[str, Any] = {} if include_replayed else {"replayed_at": None}
@@ -29,6 +28,5 @@ class MongoDeadLetterStore:
         return await self._letters.find_one({"_id": letter_id})
 
     async def mark_replayed(self, letter_id: str, at: datetime) -> bool:
-        result = await self._letters.update_one({"_id": letter_id, "replayed_at": None},
-                                                {"$set": {"replayed_at": at}})
+        result = await self._letters.update_one({"_id": letter_id, "replayed_at": None}, {"$set": {"replayed_at": at}})
         return result.modified_count == 1

@@ -20,8 +20,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from worker.service_layer.ports import Claim, RecordChange, StoredRecord
 
-__all__ = ["MongoAuditLog", "MongoDatasetVersions", "MongoParsingLog", "MongoRawDocuments",
-           "MongoRecordStore", "bulk"]
+__all__ = ["MongoAuditLog", "MongoDatasetVersions", "MongoParsingLog", "MongoRawDocuments", "MongoRecordStore", "bulk"]
 
 BATCH = 1000
 Doc = dict[str, Any]
@@ -33,7 +32,7 @@ async def bulk(collection: AsyncCollection[Doc], ops: Sequence[Any], ignore_dupl
     done = 0
     for i in range(0, len(ops), BATCH):
         try:
-            result = await collection.bulk_write(list(ops[i:i + BATCH]), ordered=False)
+            result = await collection.bulk_write(list(ops[i : i + BATCH]), ordered=False)
             done += result.inserted_count + result.matched_count + result.upserted_count
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
@@ -53,8 +52,16 @@ class MongoRawDocuments:
 
     async def claim(self, document_id: str, meta: dict[str, Any], now: datetime, stale_after_s: float) -> Claim:
         try:
-            await self._docs.insert_one({"_id": document_id, **meta, "status": "processing", "claimed_at": now,
-                                         "first_seen_at": now, "deliveries": 1})
+            await self._docs.insert_one(
+                {
+                    "_id": document_id,
+                    **meta,
+                    "status": "processing",
+                    "claimed_at": now,
+                    "first_seen_at": now,
+                    "deliveries": 1,
+                }
+            )
             return Claim("new", document_id)
         except DuplicateKeyError:
             pass
@@ -64,16 +71,20 @@ class MongoRawDocuments:
         taken = await self._docs.find_one_and_update(
             {"_id": document_id, "$or": [{"status": "processing", "claimed_at": {"$lt": stale}}, {"status": "failed"}]},
             {"$set": {"claimed_at": now, "status": "processing"}, "$inc": {"deliveries": 1}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER,
+        )
         if taken is not None:
             return Claim("new", document_id)
         existing = await self._docs.find_one_and_update(
-            {"_id": document_id, "status": "processed"}, {"$inc": {"duplicates": 1}})
+            {"_id": document_id, "status": "processed"}, {"$inc": {"duplicates": 1}}
+        )
         return Claim(existing["status"] if existing else "in_progress", document_id)
 
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None:
-        await self._docs.update_one({"_id": document_id}, {"$set": {"status": status, "counts": counts,
-                                                                    "error": error, "finished_at": datetime.now(UTC)}})
+        await self._docs.update_one(
+            {"_id": document_id},
+            {"$set": {"status": status, "counts": counts, "error": error, "finished_at": datetime.now(UTC)}},
+        )
 
 
 class MongoRecordStore:
@@ -84,11 +95,16 @@ class MongoRecordStore:
     async def current(self, source_id: str, keys: list[str]) -> dict[str, StoredRecord]:
         found: dict[str, StoredRecord] = {}
         for i in range(0, len(keys), BATCH):
-            ids = [f"{source_id}:{k}" for k in keys[i:i + BATCH]]
+            ids = [f"{source_id}:{k}" for k in keys[i : i + BATCH]]
             async for doc in self._current.find({"_id": {"$in": ids}}):
-                found[doc["natural_key"]] = StoredRecord(doc["natural_key"], doc["version"], doc["content_hash"],
-                                                         _aware(doc["valid_from"]), doc.get("data", {}),
-                                                         doc.get("dataset_version"))
+                found[doc["natural_key"]] = StoredRecord(
+                    doc["natural_key"],
+                    doc["version"],
+                    doc["content_hash"],
+                    _aware(doc["valid_from"]),
+                    doc.get("data", {}),
+                    doc.get("dataset_version"),
+                )
         return found
 
     async def archive(self, source_id: str, versions: list[Doc]) -> None:
@@ -128,8 +144,12 @@ class MongoDatasetVersions:
     async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None:
         if not changes:
             return
-        doc = {"_id": f"{version_id}:{batch:06d}", "version_id": version_id, "batch": batch,
-               "changes": [[c.natural_key, c.new_version, c.previous_version] for c in changes]}
+        doc = {
+            "_id": f"{version_id}:{batch:06d}",
+            "version_id": version_id,
+            "batch": batch,
+            "changes": [[c.natural_key, c.new_version, c.previous_version] for c in changes],
+        }
         with contextlib.suppress(DuplicateKeyError):
             await self._changes.insert_one(doc)
 
@@ -145,8 +165,9 @@ class MongoDatasetVersions:
         return await self._versions.find_one({"_id": version_id})
 
     async def mark_rolled_back(self, version_id: str, at: datetime) -> bool:
-        result = await self._versions.update_one({"_id": version_id, "rolled_back_at": None},
-                                                 {"$set": {"rolled_back_at": at}})
+        result = await self._versions.update_one(
+            {"_id": version_id, "rolled_back_at": None}, {"$set": {"rolled_back_at": at}}
+        )
         return result.modified_count == 1
 
 
@@ -155,7 +176,5 @@ class MongoAuditLog:
         self._audit = db["audit"]
 
     async def write(self, entry: Doc) -> None:
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self._audit.insert_one(dict(entry))
-        except DuplicateKeyError:
-            pass

@@ -92,8 +92,10 @@ def _decode_stream(content: bytes, encoding: str | None) -> io.TextIOWrapper:
                     # price lists that are not UTF-8 are nearly always a Western/Central European
                     # code page; short samples make an unrestricted guess land on CJK encodings.
                     # parse.encoding overrides this.
-                    best = from_bytes(content[:SNIFF_BYTES], cp_isolation=LIKELY_ENCODINGS).best() or \
-                        from_bytes(content[:SNIFF_BYTES]).best()
+                    best = (
+                        from_bytes(content[:SNIFF_BYTES], cp_isolation=LIKELY_ENCODINGS).best()
+                        or from_bytes(content[:SNIFF_BYTES]).best()
+                    )
                     encoding = best.encoding if best else "cp1252"
     return io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline="", errors="strict")
 
@@ -132,8 +134,9 @@ def parse_xlsx(content: bytes, options: ParseOptions) -> Iterator[ParsedRow]:
         raise DocumentParseError(f"not a readable .xlsx workbook: {exc}") from None
     try:
         if options.sheet is not None and options.sheet not in book.sheetnames:
-            raise DocumentParseError(f"sheet {options.sheet!r} not found; the workbook has: "
-                                     f"{', '.join(book.sheetnames)}")
+            raise DocumentParseError(
+                f"sheet {options.sheet!r} not found; the workbook has: {', '.join(book.sheetnames)}"
+            )
         sheet = book[options.sheet] if options.sheet else book.worksheets[0]
         rows = ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1))
         yield from _table(rows, options.header_row)
@@ -158,8 +161,9 @@ def parse_json(content: bytes, options: ParseOptions) -> Iterator[ParsedRow]:
         if doc is None:
             return
         if not isinstance(doc, list):
-            raise DocumentParseError(f"records_path {options.records_path!r} selects a {type(doc).__name__}, "
-                                     "not a list of records")
+            raise DocumentParseError(
+                f"records_path {options.records_path!r} selects a {type(doc).__name__}, not a list of records"
+            )
     records = doc if isinstance(doc, list) else [doc]
     for number, record in enumerate(records, start=1):
         yield ParsedRow(number, record if isinstance(record, dict) else {"value": record})
@@ -187,7 +191,10 @@ def parse_sheets_values(content: bytes, options: ParseOptions) -> Iterator[Parse
 
 
 PARSERS: dict[str, Callable[[bytes, ParseOptions], Iterator[ParsedRow]]] = {
-    "csv": parse_csv, "xlsx": parse_xlsx, "json": parse_json, "ndjson": parse_ndjson,
+    "csv": parse_csv,
+    "xlsx": parse_xlsx,
+    "json": parse_json,
+    "ndjson": parse_ndjson,
     "sheets_values": parse_sheets_values,
 }
 

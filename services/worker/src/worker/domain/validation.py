@@ -87,7 +87,9 @@ def coerce(value: Any, kind: str) -> Any:
     raise ValueError(f"unknown type {kind!r}")
 
 
-def validate_record(record: dict[str, Any], rules: dict[str, FieldRuleSpec]) -> tuple[dict[str, Any], list[FieldViolation]]:
+def validate_record(
+    record: dict[str, Any], rules: dict[str, FieldRuleSpec]
+) -> tuple[dict[str, Any], list[FieldViolation]]:
     clean = dict(record)
     problems: list[FieldViolation] = []
     for name, rule in rules.items():

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
+
 from headwater.edge.auth import RequireToken
 from headwater.telemetry import snapshot
-
 from worker.bootstrap import Container
 from worker.service_layer.rollback import RollbackError
 
@@ -29,11 +29,21 @@ async def rollback(version_id: str, request: Request, _auth: RequireToken) -> di
 
 
 @router.get("/dead-letters")
-async def list_dead_letters(request: Request, _auth: RequireToken, all: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+async def list_dead_letters(
+    request: Request, _auth: RequireToken, all: bool = False, limit: int = 100
+) -> list[dict[str, Any]]:
     letters = await _c(request).dead_letters.list(all, limit)
-    return [{"id": d["_id"], "topic": d["topic"], "source_id": d.get("source_id"), "task_id": d.get("task_id"),
-             "received_at": d["received_at"].isoformat(),
-             "replayed_at": d["replayed_at"].isoformat() if d.get("replayed_at") else None} for d in letters]
+    return [
+        {
+            "id": d["_id"],
+            "topic": d["topic"],
+            "source_id": d.get("source_id"),
+            "task_id": d.get("task_id"),
+            "received_at": d["received_at"].isoformat(),
+            "replayed_at": d["replayed_at"].isoformat() if d.get("replayed_at") else None,
+        }
+        for d in letters
+    ]
 
 
 class ReplayRequest(BaseModel):
@@ -54,18 +64,31 @@ async def summary(request: Request, _auth: RequireToken, source: str | None = No
     """Storage metrics per source: documents stored / duplicate / failed, records, rejected rows."""
     db = request.app.state.db
     match: dict[str, Any] = {"source_id": source} if source else {}
-    docs = await (await db["raw_documents"].aggregate([
-        {"$match": match}, {"$group": {"_id": {"s": "$source_id", "st": "$status"}, "n": {"$sum": 1},
-                                       "duplicates": {"$sum": "$duplicates"}}}])).to_list()
+    docs = await (
+        await db["raw_documents"].aggregate(
+            [
+                {"$match": match},
+                {
+                    "$group": {
+                        "_id": {"s": "$source_id", "st": "$status"},
+                        "n": {"$sum": 1},
+                        "duplicates": {"$sum": "$duplicates"},
+                    }
+                },
+            ]
+        )
+    ).to_list()
     out: dict[str, dict[str, int]] = {}
     for d in docs:
-        row = out.setdefault(d["_id"]["s"], {"stored": 0, "failed": 0, "duplicates": 0, "records": 0,
-                                             "rows_rejected": 0})
+        row = out.setdefault(
+            d["_id"]["s"], {"stored": 0, "failed": 0, "duplicates": 0, "records": 0, "rows_rejected": 0}
+        )
         row["stored" if d["_id"]["st"] == "processed" else d["_id"]["st"]] = d["n"]
         row["duplicates"] += d["duplicates"] or 0
     for name, coll in (("records", "records"), ("rows_rejected", "parsing_logs")):
         cursor = await db[coll].aggregate([{"$match": match}, {"$group": {"_id": "$source_id", "n": {"$sum": 1}}}])
         for d in await cursor.to_list():
-            out.setdefault(d["_id"], {"stored": 0, "failed": 0, "duplicates": 0, "records": 0,
-                                      "rows_rejected": 0})[name] = d["n"]
+            out.setdefault(d["_id"], {"stored": 0, "failed": 0, "duplicates": 0, "records": 0, "rows_rejected": 0})[
+                name
+            ] = d["n"]
     return {"sources": out, "counters": snapshot()}

@@ -8,6 +8,9 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from pydantic import ValidationError
+from pymongo import AsyncMongoClient
+
 from headwater.contracts.messages import RawDocument
 from headwater.contracts.topics import RAW_DOCUMENTS, dead_letter
 from headwater.edge.auth import ApiTokenProvider
@@ -19,9 +22,6 @@ from headwater.edge.service import create_service_app
 from headwater.edge.sidecar import DaprSidecar
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 from headwater.telemetry import configure_metrics
-from pydantic import ValidationError
-from pymongo import AsyncMongoClient
-
 from worker.adapters.dapr_publishers import DaprEventPublisher, DaprRepublisher, DaprResultPublisher
 from worker.adapters.mongo_dead_letters import MongoDeadLetterStore
 from worker.adapters.mongo_store import (
@@ -54,10 +54,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
         db = mongo[settings.mongodb_database]
         app.state.container = build(
-            raw=MongoRawDocuments(db), blobs=MongoBlobStore(db), configs=PlannerConfigClient(sidecar),
-            records=MongoRecordStore(db), parsing_log=MongoParsingLog(db), datasets=MongoDatasetVersions(db),
-            audit=MongoAuditLog(db), events=DaprEventPublisher(sidecar), results=DaprResultPublisher(sidecar),
-            letters=MongoDeadLetterStore(db), republisher=DaprRepublisher(sidecar))
+            raw=MongoRawDocuments(db),
+            blobs=MongoBlobStore(db),
+            configs=PlannerConfigClient(sidecar),
+            records=MongoRecordStore(db),
+            parsing_log=MongoParsingLog(db),
+            datasets=MongoDatasetVersions(db),
+            audit=MongoAuditLog(db),
+            events=DaprEventPublisher(sidecar),
+            results=DaprResultPublisher(sidecar),
+            letters=MongoDeadLetterStore(db),
+            republisher=DaprRepublisher(sidecar),
+        )
         app.state.db = db
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
         app.state.tokens = ApiTokenProvider(sidecar, api_token)
@@ -73,8 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             doc = RawDocument.model_validate(event.get("data") or {})
         except ValidationError as exc:
-            log.error("malformed raw document dead-lettered", event_id=event.get("id"),
-                      errors=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()][:5])
+            log.error(
+                "malformed raw document dead-lettered",
+                event_id=event.get("id"),
+                errors=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()][:5],
+            )
             return Outcome.DROP
         container: Container = app.state.container
         outcome = await container.processor.handle(doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,16 +28,25 @@ class LatestVersions(Protocol):
 
 
 class DeadLetterService:
-    def __init__(self, store: DeadLetterStore, publisher: Republisher, clock: Any,
-                 versions: LatestVersions | None = None) -> None:
+    def __init__(
+        self, store: DeadLetterStore, publisher: Republisher, clock: Any, versions: LatestVersions | None = None
+    ) -> None:
         self._store, self._publisher, self._clock, self._versions = store, publisher, clock, versions
 
     async def receive(self, event: dict[str, Any], topic: str) -> None:
         """Keep a dead-lettered CloudEvent (``_id`` = its event id: a redelivery is a no-op)."""
         data = event.get("data") or {}
-        await self._store.add({"_id": str(event.get("id")), "topic": topic, "data": data,
-                               "source_id": data.get("source_id"), "task_id": data.get("task_id"),
-                               "received_at": self._clock.now(), "replayed_at": None})
+        await self._store.add(
+            {
+                "_id": str(event.get("id")),
+                "topic": topic,
+                "data": data,
+                "source_id": data.get("source_id"),
+                "task_id": data.get("task_id"),
+                "received_at": self._clock.now(),
+                "replayed_at": None,
+            }
+        )
 
     async def list(self, include_replayed: bool = False, limit: int = 100) -> list[dict[str, Any]]:
         return await self._store.list(include_replayed, limit)
@@ -49,9 +59,8 @@ class DeadLetterService:
             return False
         data = dict(letter["data"])
         if self._versions is not None and data.get("source_id") and "config_version" in data:
-            try:
+            # a source that is gone is replayed as it was (it will fail and come back here)
+            with contextlib.suppress(LookupError):
                 data["config_version"] = await self._versions.latest_version(data["source_id"])
-            except LookupError:
-                pass  # the source is gone: replay as it was (it will fail and come back here)
         await self._publisher.republish(letter["topic"], data)
         return await self._store.mark_replayed(letter_id, self._clock.now())

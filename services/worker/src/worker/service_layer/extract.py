@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from headwater.config import SourceConfig
-
 from worker.domain.mapping import MappingRules, apply_mapping, build_column_mapping, map_json_record
 from worker.domain.parsers import ParseOptions, parse_document
 from worker.domain.records import MissingKeyError, natural_key
@@ -38,28 +37,47 @@ def options_from(config: SourceConfig) -> tuple[ParseOptions, MappingRules | Non
     """The domain's options from the config contract (the one place they are mapped)."""
     parse = config.parse
     assert parse is not None
-    options = ParseOptions(format=parse.format, records_path=parse.records_path, delimiter=parse.delimiter,
-                           encoding=parse.encoding, sheet=parse.sheet, header_row=parse.header_row)
+    options = ParseOptions(
+        format=parse.format,
+        records_path=parse.records_path,
+        delimiter=parse.delimiter,
+        encoding=parse.encoding,
+        sheet=parse.sheet,
+        header_row=parse.header_row,
+    )
     rules = None
     if config.map_ is not None:
         m = config.map_
-        rules = MappingRules(fields=dict(m.fields), fuzzy=m.fuzzy, fuzzy_threshold=m.fuzzy_threshold,
-                             standard_fields=list(m.standard_fields), keep_unmapped_as=m.keep_unmapped_as)
+        rules = MappingRules(
+            fields=dict(m.fields),
+            fuzzy=m.fuzzy,
+            fuzzy_threshold=m.fuzzy_threshold,
+            standard_fields=list(m.standard_fields),
+            keep_unmapped_as=m.keep_unmapped_as,
+        )
     checks = {}
     if config.validate_ is not None:
         for name, r in config.validate_.fields.items():
-            checks[name] = FieldRuleSpec(type=r.type, required=r.required, min=r.min, max=r.max,
-                                         pattern=r.pattern, enum=list(r.enum) if r.enum else None)
+            checks[name] = FieldRuleSpec(
+                type=r.type,
+                required=r.required,
+                min=r.min,
+                max=r.max,
+                pattern=r.pattern,
+                enum=list(r.enum) if r.enum else None,
+            )
     key = list(config.store.key) if config.store is not None else []
     return options, rules, checks, key
 
 
-def extract_rows(content: bytes, config: SourceConfig, *, doc_id: str, source_id: str, task_id: str,
-                 now: datetime) -> Extraction:
+def extract_rows(
+    content: bytes, config: SourceConfig, *, doc_id: str, source_id: str, task_id: str, now: datetime
+) -> Extraction:
     """All rows at once (small documents and tests); see ``extract_batches``."""
     total = Extraction()
-    for batch in extract_batches(content, config, doc_id=doc_id, source_id=source_id, task_id=task_id, now=now,
-                                 batch_rows=10**9):
+    for batch in extract_batches(
+        content, config, doc_id=doc_id, source_id=source_id, task_id=task_id, now=now, batch_rows=10**9
+    ):
         total.rows += batch.rows
         total.records += batch.records
         total.rejections += batch.rejections
@@ -67,8 +85,16 @@ def extract_rows(content: bytes, config: SourceConfig, *, doc_id: str, source_id
     return total
 
 
-def extract_batches(content: bytes, config: SourceConfig, *, doc_id: str, source_id: str, task_id: str,
-                    now: datetime, batch_rows: int = BATCH_ROWS) -> Iterator[Extraction]:
+def extract_batches(
+    content: bytes,
+    config: SourceConfig,
+    *,
+    doc_id: str,
+    source_id: str,
+    task_id: str,
+    now: datetime,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[Extraction]:
     """Parse, map and validate rows, yielding them in batches so memory stays bounded however
     large the document. Invalid rows become rejections (partial success).
     Raises ``DocumentParseError`` when the document cannot be parsed at all."""
@@ -100,9 +126,19 @@ def extract_batches(content: bytes, config: SourceConfig, *, doc_id: str, source
             out.rejected_rows.add(row.row_number)
             excerpt = json.dumps(row.data, default=str, ensure_ascii=False)[:EXCERPT]
             for fld, reason in problems:
-                out.rejections.append({"_id": f"{doc_id}:{row.row_number}:{fld}", "source_id": source_id,
-                                       "task_id": task_id, "document_id": doc_id, "row": row.row_number,
-                                       "field": fld, "reason": reason, "excerpt": excerpt, "logged_at": now})
+                out.rejections.append(
+                    {
+                        "_id": f"{doc_id}:{row.row_number}:{fld}",
+                        "source_id": source_id,
+                        "task_id": task_id,
+                        "document_id": doc_id,
+                        "row": row.row_number,
+                        "field": fld,
+                        "reason": reason,
+                        "excerpt": excerpt,
+                        "logged_at": now,
+                    }
+                )
         else:
             assert key is not None
             out.records.append((key, clean, row.row_number))

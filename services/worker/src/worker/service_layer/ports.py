@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from headwater.config import SourceConfig
 from headwater.contracts.events import _Event
 from headwater.contracts.messages import ContentReference, TaskResult
 
-__all__ = ["AuditLog", "BlobReader", "Claim", "ConfigSource", "DatasetVersions", "EventPublisher",
-           "ParsingLog", "RawDocuments", "RecordChange", "RecordStore", "ResultPublisher", "StoredRecord"]
+__all__ = [
+    "AuditLog",
+    "BlobReader",
+    "Claim",
+    "ConfigSource",
+    "DatasetVersions",
+    "EventPublisher",
+    "ParsingLog",
+    "RawDocuments",
+    "RecordChange",
+    "RecordStore",
+    "ResultPublisher",
+    "StoredRecord",
+]
 
 
 @dataclass(frozen=True)

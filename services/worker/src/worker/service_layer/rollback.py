@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from headwater.contracts.events import RecordsRolledBack
 
+from headwater.contracts.events import RecordsRolledBack
 from worker.service_layer.ports import AuditLog, DatasetVersions, EventPublisher, RecordStore
 from worker.service_layer.storage import closed_copy
 
@@ -36,8 +36,9 @@ class RollbackResult:
 
 
 class RollbackService:
-    def __init__(self, datasets: DatasetVersions, records: RecordStore, audit: AuditLog, events: EventPublisher,
-                 clock: Any) -> None:
+    def __init__(
+        self, datasets: DatasetVersions, records: RecordStore, audit: AuditLog, events: EventPublisher, clock: Any
+    ) -> None:
         self._datasets, self._records, self._audit, self._events, self._clock = datasets, records, audit, events, clock
 
     async def rollback(self, version_id: str) -> RollbackResult:
@@ -60,23 +61,47 @@ class RollbackService:
                 continue
             old = await self._records.get_version(source_id, key, previous)
             if old is None:
-                raise RollbackError(f"version {previous} of {key!r} is not in the history "
-                                    "(the source stores with history: none)")
+                raise RollbackError(
+                    f"version {previous} of {key!r} is not in the history (the source stores with history: none)"
+                )
             # history only grows: the restored content becomes a new version
-            restored_doc = {**old, "_id": f"{source_id}:{key}", "version": new + 1, "valid_from": now,
-                            "valid_to": None, "is_current": True, "dataset_version": f"{version_id}:rollback",
-                            "updated_at": now}
+            restored_doc = {
+                **old,
+                "_id": f"{source_id}:{key}",
+                "version": new + 1,
+                "valid_from": now,
+                "valid_to": None,
+                "is_current": True,
+                "dataset_version": f"{version_id}:rollback",
+                "updated_at": now,
+            }
             if await self._records.set_current(source_id, [(restored_doc, new)]):
                 restored += 1
             else:
                 conflicts += 1
         await self._datasets.mark_rolled_back(version_id, now)
-        await self._audit.write({"_id": f"{version_id}:rollback", "at": now, "source_id": source_id,
-                                 "document_id": version_id, "step": "rollback", "outcome": "done",
-                                 "counts": {"restored": restored, "removed": removed, "conflicts": conflicts}})
-        await self._events.publish(RecordsRolledBack(idempotency_key=f"records.rolled_back:{version_id}",
-                                                     source_id=source_id, occurred_at=now,
-                                                     dataset_version=version_id, restored=restored, removed=removed))
-        log.info("dataset version rolled back", version=version_id, restored=restored, removed=removed,
-                 conflicts=conflicts)
+        await self._audit.write(
+            {
+                "_id": f"{version_id}:rollback",
+                "at": now,
+                "source_id": source_id,
+                "document_id": version_id,
+                "step": "rollback",
+                "outcome": "done",
+                "counts": {"restored": restored, "removed": removed, "conflicts": conflicts},
+            }
+        )
+        await self._events.publish(
+            RecordsRolledBack(
+                idempotency_key=f"records.rolled_back:{version_id}",
+                source_id=source_id,
+                occurred_at=now,
+                dataset_version=version_id,
+                restored=restored,
+                removed=removed,
+            )
+        )
+        log.info(
+            "dataset version rolled back", version=version_id, restored=restored, removed=removed, conflicts=conflicts
+        )
         return RollbackResult(version_id, restored, removed, conflicts)
