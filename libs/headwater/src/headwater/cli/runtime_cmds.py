@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -82,7 +83,30 @@ def status() -> None:
     if not pids:
         console.print("nothing is running")
         raise typer.Exit(0)
-    table = Table("process", "pid")
+    table = Table("process", "app", "pid", "RSS MB")
+    total = 0.0
     for name, pid in sorted(pids.items()):
-        table.add_row(name.split()[0], str(pid))
+        rss, app = _rss_mb(pid), _app_id(pid)
+        total += rss
+        table.add_row(name.split()[0], app, str(pid), f"{rss:.0f}")
     console.print(table)
+    console.print(f"total RSS: {total:.0f} MB")
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _app_id(pid: int) -> str:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    found = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"APP_ID=")]
+    return found[0] if found else ""

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from collection_model.domain.pagination import Page, PageRequest, PaginationLoopError, Paginator
 from collection_model.domain.rate_limit import TokenBucket
@@ -46,6 +47,14 @@ fail_counter = counter("headwater.fetch.items_failed", "items (or single request
 
 class ResponseTooLargeError(Exception):
     """The decoded body passed ``max_response_bytes``."""
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt (connection error, timeout, 408, 429, 5xx)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class FetchFailedError(Exception):
@@ -214,33 +223,51 @@ class FetchService:
     async def _with_retries(
         self, source_id: str, request: RequestSpec, retry: RetrySpec, url: str, headers: dict[str, str], body: Any
     ) -> HttpResponse:
-        last = ""
-        for attempt in range(1, retry.max_attempts + 1):
-            await self._throttle(source_id, request)
-            wait_hint: float | None = None
-            try:
-                response = await self._http.request(
-                    request.method,
-                    url,
-                    headers=headers,
-                    json_body=body,
-                    timeout=request.timeout_seconds,
-                    max_bytes=request.max_response_bytes,
-                    max_redirects=request.max_redirects,
-                    allowlist=[*self._allow, *request.allow_private_hosts],
-                )
-            except TransientFetchError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status < 400:
-                    return response
-                last = f"HTTP {response.status} from {_safe_url(url)}"
-                if not is_retryable_status(response.status):
-                    raise FetchFailedError(masker.mask(last))
-                wait_hint = retry_after_seconds(response.headers.get("retry-after"))
-            if attempt < retry.max_attempts:
-                await self._sleep(backoff_seconds(retry, attempt, wait_hint))
-        raise FetchFailedError(masker.mask(f"{last} (after {retry.max_attempts} attempts)"))
+        """tenacity drives the attempts; the wait is ``backoff_seconds`` (exponential with full
+        jitter, or the server's ``Retry-After``), and only retryable failures are retried."""
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            hint = error.retry_after if isinstance(error, _Retryable) else None
+            return backoff_seconds(retry, state.attempt_number, hint)
+
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(retry.max_attempts),
+                wait=wait,
+                retry=retry_if_exception_type(_Retryable),
+                sleep=self._sleep,
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._attempt(source_id, request, url, headers, body)
+        except _Retryable as exc:
+            raise FetchFailedError(masker.mask(f"{exc} (after {retry.max_attempts} attempts)")) from None
+        raise AssertionError("unreachable")
+
+    async def _attempt(
+        self, source_id: str, request: RequestSpec, url: str, headers: dict[str, str], body: Any
+    ) -> HttpResponse:
+        await self._throttle(source_id, request)
+        try:
+            response = await self._http.request(
+                request.method,
+                url,
+                headers=headers,
+                json_body=body,
+                timeout=request.timeout_seconds,
+                max_bytes=request.max_response_bytes,
+                max_redirects=request.max_redirects,
+                allowlist=[*self._allow, *request.allow_private_hosts],
+            )
+        except TransientFetchError as exc:
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
+        if response.status < 400:
+            return response
+        message = f"HTTP {response.status} from {_safe_url(url)}"
+        if not is_retryable_status(response.status):
+            raise FetchFailedError(masker.mask(message))
+        raise _Retryable(message, retry_after_seconds(response.headers.get("retry-after")))
 
     async def _throttle(self, source_id: str, request: RequestSpec) -> None:
         if request.rate_limit_per_second is None:
