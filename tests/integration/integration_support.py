@@ -20,7 +20,7 @@ from aiohttp import web
 
 from headwater.runtime.stack import Stack
 
-__all__ = ["FakeApi", "cli"]
+__all__ = ["FakeApi", "cli", "until"]
 
 
 class FakeApi:
@@ -109,3 +109,14 @@ def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True, env=env, timeout=60
     )
+
+
+async def until(check: Any, timeout: float = 40.0, interval: float = 0.4) -> Any:
+    """Await ``check()`` until it returns something truthy (returned) or ``timeout`` passes (then
+    its last value, so the caller's assertion shows what was there)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(interval)

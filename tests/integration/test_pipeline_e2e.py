@@ -4,13 +4,12 @@ de-duplicated, parsed, validated, stored with history, and reported back to the 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_support import FakeApi, cli  # type: ignore[import-not-found]
+from integration_support import FakeApi, cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
 from headwater.runtime.stack import Stack, StackInfo
@@ -56,15 +55,6 @@ validate:
     price: {{type: number, required: true, min: 0}}
 store: {{key: [sku], history: scd2}}
 """
-
-
-async def until(check: Any, timeout: float = 40.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.5)
 
 
 async def test_pull_pipeline_end_to_end(

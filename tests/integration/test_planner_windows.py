@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from integration_support import FakeApi, cli  # type: ignore[import-not-found]
+from integration_support import FakeApi, cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
 from headwater.runtime.stack import Stack, StackInfo
@@ -39,15 +39,6 @@ store: {{key: [id]}}
 
 def orders(query: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
     return 200, {"orders": [{"id": f"{query['from']}", "window_from": query["from"], "window_to": query["to"]}]}
-
-
-async def until(check: Any, timeout: float = 40.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.5)
 
 
 def hour(dt: datetime) -> datetime:

@@ -3,14 +3,13 @@ rollback and dead letters through the CLI."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_support import cli  # type: ignore[import-not-found]
+from integration_support import cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
 from headwater.runtime.stack import Stack, StackInfo
@@ -37,15 +36,6 @@ validate:
     price: {{type: number, required: true, min: 0}}
 store: {{key: [sku], history: scd2}}
 """
-
-
-async def until(check: Any, timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.4)
 
 
 async def test_upload_dedup_history_and_rollback(

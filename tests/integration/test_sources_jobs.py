@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from integration_support import cli  # type: ignore[import-not-found]
+from integration_support import cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
 from headwater.runtime.stack import Stack, StackInfo
@@ -33,14 +32,6 @@ async def job(http: httpx.AsyncClient, runtime: StackInfo, name: str) -> dict[st
     return response.json() if response.status_code == 200 else None
 
 
-async def wait_for(check: Any, timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.3)
-
 
 async def test_apply_stores_registers_fires_replaces_and_deletes(
     stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient
@@ -59,7 +50,7 @@ async def test_apply_stores_registers_fires_replaces_and_deletes(
     registered = await job(http, runtime, f"source-{sid}")
     assert registered is not None and registered["schedule"] == "@every 2s"
 
-    runs = await wait_for(lambda: db["runs"].find({"source_id": sid, "trigger": "schedule"}).to_list())
+    runs = await until(lambda: db["runs"].find({"source_id": sid, "trigger": "schedule"}).to_list())
     assert runs, "the job never fired back at the planner"
 
     again = cli(stack, "sources", "apply", "-f", str(file))

@@ -4,7 +4,6 @@ the events an independent subscriber app received."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from integration_support import cli  # type: ignore[import-not-found]
+from integration_support import cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
 from headwater.contracts.messages import RawDocument
@@ -51,15 +50,6 @@ async def publish(
         f"{runtime.apps['planner'].dapr_url}/v1.0/publish/{PUBSUB}/{RAW_DOCUMENTS}", json=doc.model_dump(mode="json")
     )
     assert response.status_code == 204, response.text
-
-
-async def until(check: Any, timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.4)
 
 
 def csv_rows(n: int, bad_row: int | None = None, qty_shift: int = 0) -> str:

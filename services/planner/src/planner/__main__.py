@@ -1,21 +1,7 @@
 """Run the planner service: `python -m planner` (dapr run sets APP_PORT)."""
 
-import uvicorn
-
+from headwater.edge.service import serve
 from planner.settings import Settings
 
-
-def main() -> None:
-    settings = Settings()
-    uvicorn.run(
-        "planner.entrypoints.app:create_app",
-        factory=True,
-        host="127.0.0.1",
-        port=settings.app_port,
-        log_level="warning",
-        access_log=False,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    serve("planner.entrypoints.app:create_app", Settings().app_port)

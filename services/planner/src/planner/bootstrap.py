@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from headwater.edge.service import SystemClock
 from planner.service_layer.jobs import JobRegistrationService
 from planner.service_layer.planning import PlanningService, RunRepository, StateRepository
 from planner.service_layer.ports import Clock, JobRegistry, JobScheduler, SourceRepository, WorkPublisher
@@ -13,11 +13,6 @@ from planner.service_layer.sources import SourceService
 from planner.service_layer.triggers import TriggerService
 
 __all__ = ["Container", "SystemClock", "build"]
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass

@@ -1,21 +1,7 @@
 """Run the worker service: `python -m worker` (dapr run sets APP_PORT)."""
 
-import uvicorn
-
+from headwater.edge.service import serve
 from worker.settings import Settings
 
-
-def main() -> None:
-    settings = Settings()
-    uvicorn.run(
-        "worker.entrypoints.app:create_app",
-        factory=True,
-        host="127.0.0.1",
-        port=settings.app_port,
-        log_level="warning",
-        access_log=False,
-    )
-
-
 if __name__ == "__main__":
-    main()
+    serve("worker.entrypoints.app:create_app", Settings().app_port)

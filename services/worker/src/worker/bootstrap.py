@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from headwater.edge.service import SystemClock
 from worker.service_layer.dead_letters import DeadLetterService, DeadLetterStore, Republisher
 from worker.service_layer.ports import (
     AuditLog,
@@ -22,11 +22,6 @@ from worker.service_layer.process import DocumentProcessor
 from worker.service_layer.rollback import RollbackService
 
 __all__ = ["Container", "SystemClock", "build"]
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass

@@ -1,15 +1,21 @@
-"""The FastAPI shell every service uses: ``/healthz`` and the app-token check."""
+"""The shell every service uses: the FastAPI app with ``/healthz`` and the app-token check,
+the uvicorn runner, the clock, and the sidecar and database clients of the lifespan."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-__all__ = ["create_service_app"]
+from headwater.edge.settings import ServiceSettings
+from headwater.edge.sidecar import DaprSidecar
+
+__all__ = ["SystemClock", "create_service_app", "serve", "sidecar_and_database"]
 
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs")
 
@@ -37,3 +43,32 @@ def create_service_app(name: str, version: str, lifespan: Any, app_api_token: st
             return await call_next(request)
 
     return app
+
+
+def serve(factory: str, port: int) -> None:
+    """Run an app factory with uvicorn on loopback (``python -m <service>`` under ``dapr run``)."""
+    import uvicorn
+
+    uvicorn.run(factory, factory=True, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+class SystemClock:
+    """The real clock (services' bootstraps); tests pass a fake with the same ``now``."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def sidecar_and_database(settings: ServiceSettings) -> AsyncIterator[tuple[DaprSidecar, Any]]:
+    """The two clients every service opens in its lifespan: its Dapr sidecar and its database."""
+    from pymongo import AsyncMongoClient
+
+    token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
+    sidecar = DaprSidecar(settings.dapr_url, token)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+    try:
+        yield sidecar, mongo[settings.mongodb_database]
+    finally:
+        await sidecar.aclose()
+        await mongo.close()

@@ -10,7 +10,6 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import ValidationError
-from pymongo import AsyncMongoClient
 
 from collection_model.adapters.dapr_edges import DaprDocumentPublisher, DaprItemSource, DaprSecretProvider
 from collection_model.adapters.http_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
@@ -24,8 +23,8 @@ from headwater.edge.auth import ApiTokenProvider, RequireToken
 from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.configs import ConfigNotFoundError, PlannerConfigClient
 from headwater.edge.logging import configure_logging
-from headwater.edge.service import create_service_app
-from headwater.edge.sidecar import DaprError, DaprSidecar
+from headwater.edge.service import create_service_app, sidecar_and_database
+from headwater.edge.sidecar import DaprError
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 from headwater.telemetry import configure_metrics
 
@@ -46,27 +45,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
-        sidecar = DaprSidecar(settings.dapr_url, token)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
-        session = new_session()
-        configs = PlannerConfigClient(sidecar)
-        publisher = DaprDocumentPublisher(
-            sidecar, MongoBlobStore(mongo[settings.mongodb_database]), settings.inline_limit_bytes
-        )
-        auth = Authenticator(DaprSecretProvider(sidecar), AiohttpTokenFetcher(session))
-        fetch = FetchService(
-            AiohttpFetcher(session), DaprItemSource(sidecar), auth, platform_allowlist=settings.allow_private_hosts
-        )
-        app.state.work = WorkHandler(configs, fetch, publisher)
-        app.state.configs, app.state.publisher = configs, publisher
-        api_token = settings.api_token.get_secret_value() if settings.api_token else None
-        app.state.tokens = ApiTokenProvider(sidecar, api_token)
-        log.info("collection-model started", port=settings.app_port)
-        yield
-        await session.close()
-        await sidecar.aclose()
-        await mongo.close()
+        async with sidecar_and_database(settings) as (sidecar, db), new_session() as session:
+            configs = PlannerConfigClient(sidecar)
+            publisher = DaprDocumentPublisher(sidecar, MongoBlobStore(db), settings.inline_limit_bytes)
+            auth = Authenticator(DaprSecretProvider(sidecar), AiohttpTokenFetcher(session))
+            fetch = FetchService(
+                AiohttpFetcher(session), DaprItemSource(sidecar), auth, platform_allowlist=settings.allow_private_hosts
+            )
+            app.state.work = WorkHandler(configs, fetch, publisher)
+            app.state.configs, app.state.publisher = configs, publisher
+            api_token = settings.api_token.get_secret_value() if settings.api_token else None
+            app.state.tokens = ApiTokenProvider(sidecar, api_token)
+            log.info("collection-model started", port=settings.app_port)
+            yield
 
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
     app = create_service_app("collection-model", "0.1.0", lifespan, token)

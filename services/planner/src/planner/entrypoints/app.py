@@ -9,15 +9,14 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pymongo import AsyncMongoClient
 
 from headwater.contracts.messages import TaskResult
 from headwater.contracts.topics import TASK_RESULTS
 from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.logging import configure_logging
 from headwater.edge.probes import ProbeRecorder
-from headwater.edge.service import create_service_app
-from headwater.edge.sidecar import DaprError, DaprSidecar
+from headwater.edge.service import create_service_app, sidecar_and_database
+from headwater.edge.sidecar import DaprError
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 from headwater.telemetry import configure_metrics
 from planner.adapters.dapr_jobs import DaprJobsClient
@@ -41,32 +40,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
-        sidecar = DaprSidecar(settings.dapr_url, token)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
-        db = mongo[settings.mongodb_database]
-        container = build(
-            sources=MongoSourceRepository(db),
-            registry=MongoJobRegistry(db),
-            scheduler=DaprJobsClient(sidecar),
-            publisher=DaprWorkPublisher(sidecar),
-            runs=MongoRunRepository(db),
-            state=MongoStateRepository(db),
-            owner=f"planner-{settings.app_port}",
-            global_cap=settings.max_work_items_per_run,
-        )
-        container.results.attach_ledger(MongoTaskLedger(db))
-        app.state.container = container
-        api_token = settings.api_token.get_secret_value() if settings.api_token else None
-        app.state.tokens = ApiTokenProvider(sidecar, api_token)
-        try:
-            await container.jobs.sync_all_jobs()
-        except DaprError as exc:  # the scheduler may still be starting: the next start syncs again
-            log.error("job sync at start-up failed", error=str(exc))
-        log.info("planner started", port=settings.app_port)
-        yield
-        await sidecar.aclose()
-        await mongo.close()
+        async with sidecar_and_database(settings) as (sidecar, db):
+            container = build(
+                sources=MongoSourceRepository(db),
+                registry=MongoJobRegistry(db),
+                scheduler=DaprJobsClient(sidecar),
+                publisher=DaprWorkPublisher(sidecar),
+                runs=MongoRunRepository(db),
+                state=MongoStateRepository(db),
+                owner=f"planner-{settings.app_port}",
+                global_cap=settings.max_work_items_per_run,
+            )
+            container.results.attach_ledger(MongoTaskLedger(db))
+            app.state.container = container
+            api_token = settings.api_token.get_secret_value() if settings.api_token else None
+            app.state.tokens = ApiTokenProvider(sidecar, api_token)
+            try:
+                await container.jobs.sync_all_jobs()
+            except DaprError as exc:  # the scheduler may still be starting: the next start syncs again
+                log.error("job sync at start-up failed", error=str(exc))
+            log.info("planner started", port=settings.app_port)
+            yield
 
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
     app = create_service_app("planner", "0.1.0", lifespan, token)

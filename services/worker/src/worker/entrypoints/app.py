@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from pydantic import ValidationError
-from pymongo import AsyncMongoClient
 
 from headwater.contracts.messages import RawDocument
 from headwater.contracts.topics import RAW_DOCUMENTS, dead_letter
@@ -18,8 +16,7 @@ from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.configs import PlannerConfigClient
 from headwater.edge.logging import configure_logging
 from headwater.edge.probes import ProbeRecorder
-from headwater.edge.service import create_service_app
-from headwater.edge.sidecar import DaprSidecar
+from headwater.edge.service import create_service_app, sidecar_and_database
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 from headwater.telemetry import configure_metrics
 from worker.adapters.dapr_publishers import DaprEventPublisher, DaprRepublisher, DaprResultPublisher
@@ -49,30 +46,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
-        sidecar = DaprSidecar(settings.dapr_url, token)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
-        db = mongo[settings.mongodb_database]
-        app.state.container = build(
-            raw=MongoRawDocuments(db),
-            blobs=MongoBlobStore(db),
-            configs=PlannerConfigClient(sidecar),
-            records=MongoRecordStore(db),
-            parsing_log=MongoParsingLog(db),
-            datasets=MongoDatasetVersions(db),
-            audit=MongoAuditLog(db),
-            events=DaprEventPublisher(sidecar),
-            results=DaprResultPublisher(sidecar),
-            letters=MongoDeadLetterStore(db),
-            republisher=DaprRepublisher(sidecar),
-        )
-        app.state.db = db
-        api_token = settings.api_token.get_secret_value() if settings.api_token else None
-        app.state.tokens = ApiTokenProvider(sidecar, api_token)
-        log.info("worker started", port=settings.app_port)
-        yield
-        await sidecar.aclose()
-        await mongo.close()
+        async with sidecar_and_database(settings) as (sidecar, db):
+            app.state.container = build(
+                raw=MongoRawDocuments(db),
+                blobs=MongoBlobStore(db),
+                configs=PlannerConfigClient(sidecar),
+                records=MongoRecordStore(db),
+                parsing_log=MongoParsingLog(db),
+                datasets=MongoDatasetVersions(db),
+                audit=MongoAuditLog(db),
+                events=DaprEventPublisher(sidecar),
+                results=DaprResultPublisher(sidecar),
+                letters=MongoDeadLetterStore(db),
+                republisher=DaprRepublisher(sidecar),
+            )
+            app.state.db = db
+            api_token = settings.api_token.get_secret_value() if settings.api_token else None
+            app.state.tokens = ApiTokenProvider(sidecar, api_token)
+            log.info("worker started", port=settings.app_port)
+            yield
 
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
     app = create_service_app("worker", "0.1.0", lifespan, token)

@@ -195,17 +195,7 @@ class DocumentProcessor:
                     linkage=doc.linkage,
                 )
             )
-        await self._results.publish(
-            TaskResult(
-                source_id=doc.source_id,
-                task_id=doc.task_id,
-                run_id=doc.run_id,
-                reporter="worker",
-                status=status,
-                document_key=doc.document_key,
-                counts=counts,
-            )
-        )
+        await self._report(doc, status, counts=counts)
         stored_counter.add(1, {"source_id": doc.source_id})
         log.info("document stored", source_id=doc.source_id, document_id=doc_id, **counts)
         return Processed(status, doc_id, counts)
@@ -223,17 +213,7 @@ class DocumentProcessor:
                 content_hash=digest,
             )
         )
-        await self._results.publish(
-            TaskResult(
-                source_id=doc.source_id,
-                task_id=doc.task_id,
-                run_id=doc.run_id,
-                reporter="worker",
-                status=TaskStatus.DUPLICATE,
-                document_key=doc.document_key,
-                counts={"duplicates": 1},
-            )
-        )
+        await self._report(doc, TaskStatus.DUPLICATE, counts={"duplicates": 1})
         log.info("duplicate document acknowledged", source_id=doc.source_id, document_id=doc_id)
         return Processed(TaskStatus.DUPLICATE, doc_id, {"duplicates": 1})
 
@@ -268,17 +248,7 @@ class DocumentProcessor:
                 error=error,
             )
         )  # type: ignore[arg-type]
-        await self._results.publish(
-            TaskResult(
-                source_id=doc.source_id,
-                task_id=doc.task_id,
-                run_id=doc.run_id,
-                reporter="worker",
-                status=TaskStatus.FAILED,
-                document_key=doc.document_key,
-                error=error,
-            )
-        )
+        await self._report(doc, TaskStatus.FAILED, error=error)
         log.error(
             "document could not be processed; dead-lettered",
             source_id=doc.source_id,
@@ -287,6 +257,23 @@ class DocumentProcessor:
             error=error,
         )
         return Unprocessable(doc_id, error)
+
+    async def _report(
+        self, doc: RawDocument, status: TaskStatus, counts: dict[str, int] | None = None, error: str | None = None
+    ) -> None:
+        """The document's outcome back to the planner (``task-results``)."""
+        await self._results.publish(
+            TaskResult(
+                source_id=doc.source_id,
+                task_id=doc.task_id,
+                run_id=doc.run_id,
+                reporter="worker",
+                status=status,
+                document_key=doc.document_key,
+                counts=counts or {},
+                error=error,
+            )
+        )
 
     async def _audit_step(
         self, doc: RawDocument, doc_id: str, step: str, outcome: str, counts: dict[str, int], error: str | None = None
