@@ -32,7 +32,6 @@ async def job(http: httpx.AsyncClient, runtime: StackInfo, name: str) -> dict[st
     return response.json() if response.status_code == 200 else None
 
 
-
 async def test_apply_stores_registers_fires_replaces_and_deletes(
     stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient
 ) -> None:

@@ -47,10 +47,10 @@ class App:
     def __init__(self) -> None:
         self.clock, self.raw, self.records, self.log = Clock(), Raw(), Records(), Log()
         self.datasets, self.audit, self.events, self.results = Datasets(), Audit(), Events(), Results()
-        self.letters, self.republisher = Letters(), Republisher()
+        self.letters, self.republisher, self.blobs = Letters(), Republisher(), Blobs()
         self.c: Container = build(
             raw=self.raw,
-            blobs=Blobs(),
+            blobs=self.blobs,
             configs=Configs({("prices", 1): CONFIG}),
             records=self.records,
             parsing_log=self.log,
@@ -225,3 +225,32 @@ async def test_a_large_document_is_stored_in_bounded_batches(app: App) -> None:
     assert sorted(app.datasets.batches) == [f"{out.document_id}:{n:06d}" for n in (1, 2, 3)]
     changed = [e for e in app.events.events if e.type == "records.changed"]  # type: ignore[attr-defined]
     assert sum(len(e.created) for e in changed) == 4500 and [e.last for e in changed].count(True) == 1  # type: ignore[attr-defined]
+
+
+async def test_a_claim_checked_duplicate_is_recognised_without_reading_the_body(app: App) -> None:
+    import hashlib
+
+    from headwater.contracts.messages import ContentReference
+
+    body = CSV1.encode()
+    digest = hashlib.sha256(body).hexdigest()
+    app.blobs.blobs[digest] = body
+    ref = ContentReference(key=digest, size_bytes=len(body), sha256=digest)
+
+    def by_reference(task: str) -> RawDocument:
+        return RawDocument(
+            source_id="prices",
+            config_version=1,
+            task_id=task,
+            document_key="big",
+            content_type="text/csv",
+            reference=ref,
+            fetched_at=datetime(2026, 2, 1, tzinfo=UTC),
+        )
+
+    first = await app.c.processor.handle(by_reference("prices:t1"))
+    second = await app.c.processor.handle(by_reference("prices:t2"))
+
+    assert isinstance(first, Processed) and first.document_id == f"prices:{digest}"
+    assert isinstance(second, Processed) and second.status is TaskStatus.DUPLICATE
+    assert app.blobs.reads == 1

@@ -51,8 +51,10 @@ class Raw:
 class Blobs:
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
+        self.reads = 0
 
     async def get(self, ref: ContentReference) -> bytes:
+        self.reads += 1
         return self.blobs[ref.key]
 
 

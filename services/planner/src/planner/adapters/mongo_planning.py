@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
-from headwater.edge.mongo import is_duplicate_key, upsert_retrying
+from headwater.edge.mongo import is_duplicate_key, retry_transient, upsert_retrying
 from planner.domain.watermarks import RunStatus, run_status_from_results
 from planner.service_layer.planning import Run, SourceState
 
@@ -40,6 +40,7 @@ def _window(doc: dict[str, Any] | None) -> TimeWindow | None:
     return TimeWindow.model_validate({"from": _aware(doc["from"]), "to": _aware(doc["to"])})
 
 
+@retry_transient()
 class MongoStateRepository:
     """``source_state`` (``_id`` = source id) and ``completed_windows`` (``_id`` = task id)."""
 
@@ -124,6 +125,7 @@ def _run(doc: dict[str, Any]) -> Run:
     )
 
 
+@retry_transient()
 class MongoRunRepository:
     """``runs`` (``_id`` = run id)."""
 
@@ -177,6 +179,7 @@ class _Progress:
     window: TimeWindow | None = None
 
 
+@retry_transient()
 class MongoTaskLedger:
     """``task_outcomes`` (``_id`` = task id): the reports of each task, kept as a set."""
 

@@ -13,7 +13,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from headwater.edge.mongo import upsert_retrying
+from headwater.edge.mongo import retry_transient, upsert_retrying
 from planner.domain.sources import StoredSource
 from planner.service_layer.ports import RegisteredJob
 
@@ -46,6 +46,7 @@ def _to_doc(source: StoredSource) -> dict[str, Any]:
     }
 
 
+@retry_transient()
 class MongoSourceRepository:
     """``source_configs`` (current) + ``source_config_versions`` (history, insert-only)."""
 
@@ -90,6 +91,7 @@ class MongoSourceRepository:
         return result.deleted_count == 1
 
 
+@retry_transient()
 class MongoJobRegistry:
     """``jobs``: one document per registered Dapr Job, ``_id`` = source id."""
 

@@ -18,6 +18,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from headwater.edge.mongo import retry_transient
 from worker.service_layer.ports import Claim, RecordChange, StoredRecord
 
 __all__ = ["MongoAuditLog", "MongoDatasetVersions", "MongoParsingLog", "MongoRawDocuments", "MongoRecordStore", "bulk"]
@@ -46,6 +47,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@retry_transient()
 class MongoRawDocuments:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._docs = db["raw_documents"]
@@ -87,6 +89,7 @@ class MongoRawDocuments:
         )
 
 
+@retry_transient()
 class MongoRecordStore:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._current = db["records"]
@@ -127,6 +130,7 @@ class MongoRecordStore:
         return result.deleted_count == 1
 
 
+@retry_transient()
 class MongoParsingLog:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._log = db["parsing_logs"]
@@ -136,6 +140,7 @@ class MongoParsingLog:
         await bulk(self._log, [InsertOne(e) for e in entries], ignore_duplicates=True)
 
 
+@retry_transient()
 class MongoDatasetVersions:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._versions = db["dataset_versions"]
@@ -171,6 +176,7 @@ class MongoDatasetVersions:
         return result.modified_count == 1
 
 
+@retry_transient()
 class MongoAuditLog:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._audit = db["audit"]
