@@ -104,9 +104,15 @@ def _rss_mb(pid: int) -> float:
 
 
 def _app_id(pid: int) -> str:
+    """The app a process serves: APP_ID for apps, --app-id for sidecars."""
     try:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return ""
+    if b"--app-id" in argv and argv.index(b"--app-id") + 1 < len(argv):
+        return argv[argv.index(b"--app-id") + 1].decode()
+    if b"demo_data" in argv:
+        return "demo-data"
     found = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"APP_ID=")]
     return found[0] if found else ""

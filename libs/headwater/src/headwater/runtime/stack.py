@@ -400,6 +400,7 @@ class Stack:
             if stop_pidfile(self.run_dir / f"{name}.pid", sig):
                 stopped.append(name)
         leftovers = sweep(self.dir) if self.dir.exists() else []
+        leftovers += self._stray_redis(kill=True)
         if leftovers:
             stopped.append(f"{len(leftovers)} leftover process(es)")
         if not quiet:
@@ -481,9 +482,27 @@ class Stack:
                 return int(entry.name)
         raise LookupError(f"no running process for app {ep.app_id}")
 
+    def _stray_redis(self, kill: bool = False) -> list[int]:
+        """Redis rewrites its process title over its environment, so the marker cannot find it:
+        look for ``redis-server 127.0.0.1:<our port>`` instead."""
+        title = f"redis-server 127.0.0.1:{self.ports.redis}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(title):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        for pid in found if kill else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        if kill and found:
+            wait_until(lambda: not any(Path(f"/proc/{p}").exists() and not _zombie(p) for p in found), 10)
+        return found
+
     def pids(self) -> dict[str, int]:
         """Pids of the processes this instance runs, found through their environment marker."""
-        found: dict[str, int] = {}
+        found: dict[str, int] = {f"redis-server {pid}": pid for pid in self._stray_redis()}
         marker = f"{INSTANCE_MARKER}={self.dir}".encode()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
