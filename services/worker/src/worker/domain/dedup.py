@@ -1,10 +1,14 @@
-"""Content-hash dedup.
+"""Content-hash dedup of raw documents.
 
-What is hashed: the exact bytes of the document as fetched or uploaded — the HTTP response
-body after transfer decoding (gzip etc.), or the uploaded file — i.e. the message's
-``content`` after base64 decoding (``encoding: base64``) or UTF-8 encoding (``utf-8``), or
-the claim-checked blob. Nothing is normalised before hashing: the same bytes are the same
-document; a changed byte is a new one.
+What is hashed: exactly the bytes the worker received as the document — the message's
+``content`` after base64 decoding (``encoding: base64``; text content, ``encoding: utf-8``, is
+hashed as its UTF-8 bytes), or the claim-checked blob as stored. That is the HTTP response body
+after transfer decoding (gzip …), or the uploaded file. The hash is taken before any parsing,
+BOM stripping, text decoding or newline handling: the same bytes are the same document and any
+changed byte is a new one.
+
+The raw document's ``_id`` is ``<source>:<sha256>``; the insert that fails on a duplicate ``_id``
+is what decides "duplicate", atomically, across worker replicas and redeliveries.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ __all__ = ["content_hash", "raw_document_id"]
 
 
 def content_hash(content: bytes) -> str:
+    """SHA-256 hex digest (64 lowercase hex characters) of ``content`` as received."""
     return hashlib.sha256(content).hexdigest()
 
 
-def raw_document_id(source_id: str, digest: str) -> str:
+def raw_document_id(source_id: str, content_hash: str) -> str:
     """``<source>:<sha256>``: the ``_id`` whose insert decides new vs duplicate."""
-    return f"{source_id}:{digest}"
+    return f"{source_id}:{content_hash}"

@@ -275,9 +275,12 @@ def parse_json(content: bytes, options: ParseOptions) -> Iterator[ParsedRow]:
     doc = _load_json(content)
     if options.records_path:
         doc = _compiled(options.records_path).search(doc)
+        if doc is None:
+            return  # APIs often omit or null an empty list: no records, not an error
         if not isinstance(doc, list):
-            found = "nothing" if doc is None else f"a {type(doc).__name__}"
-            raise DocumentParseError(f"records_path {options.records_path!r} selects {found}, not a list of records")
+            raise DocumentParseError(
+                f"records_path {options.records_path!r} selects a {type(doc).__name__}, not a list of records"
+            )
     elif not isinstance(doc, list | dict):
         raise DocumentParseError(f"JSON document is a {type(doc).__name__}, not a list of records or an object")
     records = doc if isinstance(doc, list) else [doc]

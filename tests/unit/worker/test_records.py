@@ -1,0 +1,38 @@
+"""worker.domain.records: natural keys and record content hashes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from worker.domain.records import MissingKeyError, natural_key, record_content_hash
+
+
+def test_natural_key_joins_stripped_parts() -> None:
+    assert natural_key({"a": " x ", "b": 2, "c": "ignored"}, ["a", "b"]) == "x|2"
+    assert natural_key({"sku": 12.0}, ["sku"]) == natural_key({"sku": "12"}, ["sku"]) == "12"
+
+
+def test_separator_inside_a_part_cannot_collide() -> None:
+    assert natural_key({"a": "x|y", "b": "z"}, ["a", "b"]) != natural_key({"a": "x", "b": "y|z"}, ["a", "b"])
+
+
+@pytest.mark.parametrize("record", [{}, {"sku": None}, {"sku": ""}, {"sku": "   "}])
+def test_missing_or_empty_key_field(record: dict[str, object]) -> None:
+    with pytest.raises(MissingKeyError) as caught:
+        natural_key({"region": "EU", **record}, ["region", "sku"])
+    assert caught.value.field == "sku" and caught.value.args[0] == "sku"
+    assert str(caught.value) == "natural key field 'sku' is missing or empty"
+
+
+def test_zero_and_false_are_real_key_values() -> None:
+    assert natural_key({"a": 0, "b": False}, ["a", "b"]) == "0|False"
+
+
+def test_content_hash_ignores_key_order_and_sees_every_change() -> None:
+    assert record_content_hash({"a": 1, "b": {"y": 2, "x": 1}}) == record_content_hash({"b": {"x": 1, "y": 2}, "a": 1})
+    assert record_content_hash({"a": 1}) != record_content_hash({"a": 2})
+    assert record_content_hash({"a": 1}) != record_content_hash({"a": "1"})
+    digest = record_content_hash({"when": datetime(2026, 1, 1), "text": "Größe"})
+    assert len(digest) == 64 and digest == record_content_hash({"text": "Größe", "when": datetime(2026, 1, 1)})
