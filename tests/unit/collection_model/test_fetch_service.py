@@ -1,152 +1,248 @@
-"""FetchService with fake HTTP, secrets and MCP items: auth kinds, retries, fan-out bounds."""
+"""FetchService end to end over the httpx adapter and a fake API: retries, fan-out bounds,
+skipped items, pages as documents, rate limit, secrets kept out of errors."""
 
 from __future__ import annotations
 
-import base64
 import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
+import httpx
 import pytest
-from cm_fakes import FakeHttp, FakeItems, FakeSecrets, FakeTokens, ListSink, Sleeps  # type: ignore[import-not-found]
+from cm_fakes import FakeApi, ListSink, build  # type: ignore[import-not-found]
 
-from collection_model.service_layer.auth import Authenticator
-from collection_model.service_layer.fetch import FetchService
+from collection_model.service_layer.fetch import FetchJob, FetchOutcome
 from headwater.config import IterationSpec, RequestSpec, RetrySpec
 
-SECRET = "s3cr3t-value-123"
-
-
-def ok(body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    return 200, headers or {}, json.dumps(body).encode()
-
-
-def service(
-    http: FakeHttp,
-    items: list[dict[str, Any]] | None = None,
-    secrets: dict[str, str] | None = None,
-    clock: list[float] | None = None,
-) -> tuple[FetchService, Sleeps, FakeTokens]:
-    sleeps, tokens = Sleeps(), FakeTokens()
-    now = clock or [0.0]
-    auth = Authenticator(
-        FakeSecrets(secrets or {"k": SECRET, "u": "user", "p": "pw", "cid": "id", "cs": "cs"}),
-        tokens,
-        clock=lambda: now[0],
-    )
-    return FetchService(http, FakeItems(items or []), auth, sleep=sleeps), sleeps, tokens
+API_KEY = "sk_live_0123456789abcdef"
 
 
 def req(**kw: Any) -> RequestSpec:
-    return RequestSpec.model_validate({"base_url": "https://api.example.com/v1/data", **kw})
+    return RequestSpec.model_validate({"base_url": "https://api.example.com/v1", **kw})
 
 
-@pytest.mark.parametrize(
-    ("auth", "expect_header", "expect_query"),
-    [
-        ({"auth_type": "api_key", "secret_key": "k"}, ("X-API-Key", SECRET), None),
-        (
-            {"auth_type": "api_key", "secret_key": "k", "auth_in": "query", "auth_query_param": "key"},
-            None,
-            f"key={SECRET}",
-        ),
-        ({"auth_type": "bearer", "secret_key": "k"}, ("authorization", f"Bearer {SECRET}"), None),
-        (
-            {"auth_type": "basic", "username_secret_key": "u", "password_secret_key": "p"},
-            ("authorization", "Basic " + base64.b64encode(b"user:pw").decode()),
-            None,
-        ),
-    ],
-)
-async def test_each_auth_kind_reaches_the_server(auth: dict[str, Any], expect_header: Any, expect_query: Any) -> None:
-    http = FakeHttp(lambda path, q, h: ok({"x": 1}))
-    svc, _, _ = service(http)
-    outcome = await svc.run("s", req(**auth), None, RetrySpec(), None, ListSink())
-    assert outcome.status == "succeeded"
-    url, headers = http.calls[0]
-    if expect_header:
-        assert headers[expect_header[0]] == expect_header[1]
-    if expect_query:
-        assert expect_query in url
+def job(request: RequestSpec, retry: RetrySpec | None = None, iteration: IterationSpec | None = None) -> FetchJob:
+    return FetchJob("src", "src:t1", request, retry or RetrySpec(), iteration)
 
 
-async def test_oauth2_token_is_cached_until_expiry() -> None:
-    http = FakeHttp(lambda path, q, h: ok({}))
-    clock = [0.0]
-    svc, _, tokens = service(http, clock=clock)
-    spec = req(
-        auth_type="oauth2_client_credentials",
-        token_url="https://auth.example.com/token",
-        client_id_secret_key="cid",
-        client_secret_secret_key="cs",
+def fan(concurrency: int = 5, foreach: str = "region") -> IterationSpec:
+    return IterationSpec(
+        foreach=foreach, source_mcp="plantation-mcp", source_tool="list_regions", concurrency=concurrency
     )
-    await svc.run("s", spec, None, RetrySpec(), None, ListSink())
-    await svc.run("s", spec, None, RetrySpec(), None, ListSink())
-    assert tokens.issued == 1 and http.calls[1][1]["authorization"] == "Bearer token-1"
-    clock[0] = 100.0  # 120 s lifetime minus a 30 s margin has passed
-    await svc.run("s", spec, None, RetrySpec(), None, ListSink())
-    assert tokens.issued == 2 and http.calls[2][1]["authorization"] == "Bearer token-2"
 
 
-async def test_retries_5xx_and_429_with_retry_after_but_not_404() -> None:
-    answers = iter([(500, {}, b""), (429, {"retry-after": "3"}, b""), ok({"fine": True})])
-    http = FakeHttp(lambda path, q, h: next(answers))
-    svc, sleeps, _ = service(http)
-    outcome = await svc.run("s", req(), None, RetrySpec(max_attempts=3, max_seconds=10), None, ListSink())
-    assert outcome.status == "succeeded" and len(http.calls) == 3
-    assert sleeps.waits[1] == 3.0  # Retry-After honoured
+def answers(*responses: httpx.Response) -> Any:
+    queue = list(responses)
+    return lambda request: queue.pop(0)
 
-    missing = FakeHttp(lambda path, q, h: (404, {}, b""))
-    svc2, sleeps2, _ = service(missing)
-    failed = await svc2.run("s", req(), None, RetrySpec(max_attempts=5), None, ListSink())
-    assert failed.status == "failed" and len(missing.calls) == 1 and sleeps2.waits == []
-    assert "HTTP 404" in failed.failures[0].error
+
+async def test_one_request_becomes_one_document() -> None:
+    api = FakeApi({"/v1": lambda r: httpx.Response(200, json={"a": 1}, headers={"content-type": "application/json"})})
+    h, sink = build(api), ListSink()
+    outcome = await h.service.run(job(req()), sink)
+    assert outcome.counts() == {"items": 1, "fetched": 1, "failed": 0, "pages": 1, "documents": 1}
+    [doc] = sink.docs
+    assert (doc.document_key, doc.content_type, doc.linkage) == ("page-1", "application/json", {"page": 1})
+    assert json.loads(doc.content) == {"a": 1}
+
+
+async def test_5xx_429_and_timeouts_are_retried_with_retry_after_honoured() -> None:
+    retry_date = format_datetime(datetime(2026, 1, 1, 0, 0, 20, tzinfo=UTC), usegmt=True)  # the fake clock's now + 20 s
+
+    def flaky(request: httpx.Request, _answers: list[Any] = []) -> httpx.Response:  # noqa: B006
+        _answers.append(1)
+        n = len(_answers)
+        if n == 1:
+            return httpx.Response(503)
+        if n == 2:
+            return httpx.Response(429, headers={"retry-after": "7"})
+        if n == 3:
+            raise httpx.ReadTimeout("slow", request=request)
+        if n == 4:
+            return httpx.Response(503, headers={"retry-after": retry_date})
+        return httpx.Response(200, json={"fine": True})
+
+    h = build(FakeApi({"/v1": flaky}))
+    outcome = await h.service.run(job(req(), RetrySpec(max_attempts=5, max_seconds=60)), ListSink())
+    assert outcome.status == "succeeded" and len(h.api.requests) == 5
+    assert h.clock.sleeps[1] == 7.0  # Retry-After in seconds
+    assert h.clock.sleeps[3] == pytest.approx(20 - sum(h.clock.sleeps[:3]))  # Retry-After as an HTTP date
+
+
+async def test_no_retry_on_404() -> None:
+    h = build(FakeApi({"/v1": lambda r: httpx.Response(404)}))
+    outcome = await h.service.run(job(req(), RetrySpec(max_attempts=5)), ListSink())
+    assert outcome.status == "failed" and len(h.api.requests) == 1 and h.clock.sleeps == []
+    assert outcome.failures[0].error == "HttpStatusError: HTTP 404 from https://api.example.com/v1"
 
 
 async def test_connection_errors_are_retried_then_reported() -> None:
-    http = FakeHttp(lambda path, q, h: (0, {}, b""))
-    svc, sleeps, _ = service(http)
-    outcome = await svc.run("s", req(), None, RetrySpec(max_attempts=3), None, ListSink())
-    assert outcome.status == "failed" and len(http.calls) == 3 and len(sleeps.waits) == 2
-    assert "after 3 attempts" in outcome.failures[0].error
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    h = build(FakeApi({"/v1": down}))
+    outcome = await h.service.run(job(req(), RetrySpec(max_attempts=3)), ListSink())
+    assert outcome.status == "failed" and len(h.api.requests) == 3 and len(h.clock.sleeps) == 2
+    assert "RetriesExhaustedError" in outcome.failures[0].error and "after 3 attempts" in outcome.failures[0].error
 
 
-async def test_fan_out_never_exceeds_concurrency_and_skips_a_failing_item() -> None:
-    def route(path: str, q: dict[str, str], h: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        return (503, {}, b"") if path.endswith("/r7") else ok({"path": path})
-
-    http = FakeHttp(route, delay=0.02)
-    items = [{"id": f"r{i}"} for i in range(20)]
-    svc, _, _ = service(http, items)
-    sink = ListSink()
-    iteration = IterationSpec(foreach="region", source_mcp="mcp", source_tool="t", concurrency=4)
-    outcome = await svc.run("s", req(path="/{item.id}"), iteration, RetrySpec(max_attempts=2), None, sink)
-
-    assert http.max_in_flight == 4
-    assert outcome.documents == 19 and [f.key for f in outcome.failures] == ["region=r7"]
-    assert outcome.status == "partial"
-    doc = next(d for d in sink.docs if d.document_key == "region=r3/page-1")
-    assert doc.linkage == {"region": {"id": "r3"}, "page": 1}
+@pytest.mark.parametrize("concurrency", [1, 3, 8])
+async def test_fan_out_never_exceeds_concurrency_and_reaches_it(concurrency: int) -> None:
+    api = FakeApi({}, delay=0.01, limit=concurrency)
+    api.routes["/v1/regions"] = lambda r: httpx.Response(200, json={"q": r.url.params["id"]})
+    h, sink = build(api, items=[{"id": f"r{i}"} for i in range(24)]), ListSink()
+    request = req(path="/regions", parameters={"id": "{item.id}"})
+    outcome = await h.service.run(job(request, iteration=fan(concurrency)), sink)
+    assert outcome.fetched == 24 and len(sink.docs) == 24
+    assert api.violations == 0 and api.max_in_flight == concurrency
 
 
-async def test_secrets_never_appear_in_errors() -> None:
-    http = FakeHttp(lambda path, q, h: (400, {}, b""))
-    svc, _, _ = service(http)
-    spec = req(auth_type="api_key", secret_key="k", auth_in="query", auth_query_param="key")
-    outcome = await svc.run("s", spec, None, RetrySpec(), None, ListSink())
-    assert outcome.failures and SECRET not in outcome.failures[0].error
+async def test_fan_out_bound_holds_across_pages_and_retries() -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        if request.url.params.get("try") is None and page == 2 and len(api.requests) % 3 == 0:
+            return httpx.Response(503)
+        return httpx.Response(200, json={"rows": [1, 2] if page < 3 else []})
+
+    api = FakeApi({"/v1/r": route}, delay=0.005, limit=4)
+    h = build(api, items=[{"id": i} for i in range(15)])
+    pagination = {"type": "page_number", "records_path": "rows"}
+    outcome = await h.service.run(
+        job(req(path="/r", pagination=pagination), RetrySpec(max_attempts=5), fan(4)), ListSink()
+    )
+    assert outcome.fetched == 15 and outcome.pages == 45
+    assert h.clock.sleeps and len(api.requests) > 45  # some pages needed a retry
+    assert api.violations == 0 and api.max_in_flight == 4
 
 
-async def test_missing_secret_fails_the_item_with_a_clear_error() -> None:
-    http = FakeHttp(lambda path, q, h: ok({}))
-    svc, _, _ = service(http, secrets={})
-    outcome = await svc.run("s", req(auth_type="bearer", secret_key="nope"), None, RetrySpec(), None, ListSink())
-    assert outcome.status == "failed" and "secret 'nope' not found" in outcome.failures[0].error
-    assert http.calls == []
+async def test_a_failing_item_is_skipped_while_the_others_succeed() -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500) if request.url.path.endswith("/south") else httpx.Response(200, json={})
+
+    items = [{"id": "north", "name": "N"}, {"id": "south"}, {"id": "east"}, {"name": "west"}]
+    h, sink = build(FakeApi({f"/v1/regions/{n}": route for n in ("north", "south", "east", "west")})), ListSink()
+    h.items.items = items
+    outcome = await h.service.run(job(req(path="/regions/{item.id}"), RetrySpec(max_attempts=3), fan()), sink)
+    # "west" (named by its name) has no id: its template fails (not retried); "south" fails after 3 attempts
+    assert sorted(f.key for f in outcome.failures) == ["region=south", "region=west"]
+    assert outcome.status == "partial" and outcome.counts()["fetched"] == 2 and outcome.counts()["failed"] == 2
+    assert [p for p in h.api.paths() if p.endswith("south")] == ["/v1/regions/south"] * 3
+    assert sink.keys() == ["region=east/page-1", "region=north/page-1"]
+    north = next(d for d in sink.docs if d.document_key == "region=north/page-1")
+    assert north.linkage == {"region": {"id": "north", "name": "N"}, "page": 1}
+
+
+async def test_listing_items_failure_fails_the_task() -> None:
+    h = build(FakeApi())
+    h.items.error = RuntimeError("MCP app unreachable")
+    outcome = await h.service.run(job(req(path="/{item.id}"), iteration=fan()), ListSink())
+    assert outcome.status == "failed" and outcome.failures[0].key == "*"
+    assert "MCP app unreachable" in outcome.failures[0].error
+
+
+async def test_duplicate_item_names_get_distinct_document_keys() -> None:
+    api = FakeApi({"/v1/x": lambda r: httpx.Response(200, json={})})
+    h, sink = build(api, items=[{"id": "a"}, {"id": "a"}, {"id": "b/c"}]), ListSink()
+    await h.service.run(job(req(path="/x"), iteration=fan()), sink)
+    assert sink.keys() == ["region=a/page-1", "region=a~1/page-1", "region=b%2Fc/page-1"]
+
+
+async def test_pages_of_each_item_become_documents_and_a_loop_keeps_what_was_fetched() -> None:
+    def cursor_api(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor")
+        region = request.url.params["region"]
+        if region == "loop":  # an API that keeps answering the same cursor
+            return httpx.Response(200, json={"next": "same"})
+        return httpx.Response(200, json={"next": {None: "c2", "c2": "c3"}.get(cursor)})
+
+    h, sink = build(FakeApi({"/v1": cursor_api}), items=[{"id": "ok"}, {"id": "loop"}]), ListSink()
+    spec = req(parameters={"region": "{item.id}"}, pagination={"type": "cursor", "cursor_path": "next"})
+    outcome = await h.service.run(job(spec, iteration=fan(2)), sink)
+    assert sink.keys() == [
+        "region=loop/page-1",
+        "region=loop/page-2",
+        "region=ok/page-1",
+        "region=ok/page-2",
+        "region=ok/page-3",
+    ]
+    assert [f.key for f in outcome.failures] == ["region=loop"] and "same cursor twice" in outcome.failures[0].error
+    assert outcome.pages == 5 and outcome.documents == 5 and outcome.status == "partial"
+
+
+async def test_next_url_pages_keep_the_api_key_and_the_host() -> None:
+    def pages(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("p", "1"))
+        nxt = f"https://api.example.com/v1/list?p={n + 1}" if n < 3 else None
+        return httpx.Response(200, json={"next": nxt})
+
+    h, sink = build(FakeApi({"/v1/list": pages}), secrets={"k": API_KEY}), ListSink()
+    spec = req(
+        path="/list",
+        auth_type="api_key",
+        secret_key="k",
+        auth_in="query",
+        auth_query_param="key",
+        pagination={"type": "next_url", "next_url_path": "next"},
+    )
+    outcome = await h.service.run(job(spec), sink)
+    assert outcome.pages == 3 and sink.keys() == ["page-1", "page-2", "page-3"]
+    assert all(r.url.params["key"] == API_KEY for r in h.api.requests)
+
+
+async def test_window_and_headers_are_rendered() -> None:
+    h = build(FakeApi({"/v1": lambda r: httpx.Response(200, json={})}))
+    window = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
+    spec = req(
+        parameters={"since": "{window.from}"},
+        headers={"X-Until": "{window.to}"},
+        method="POST",
+        body={"w": "{window.from}"},
+    )
+    await h.service.run(FetchJob("src", "t", spec, RetrySpec(), None, window), ListSink())
+    sent = h.api.requests[0]
+    assert sent.url.params["since"] == "2026-03-01T00:00:00Z" and sent.headers["x-until"] == "2026-03-02T00:00:00Z"
+    assert json.loads(sent.content) == {"w": "2026-03-01T00:00:00Z"}
 
 
 async def test_rate_limit_spaces_requests() -> None:
-    http = FakeHttp(lambda path, q, h: ok({}))
-    svc, sleeps, _ = service(http, [{"id": i} for i in range(3)])
-    iteration = IterationSpec(foreach="x", source_mcp="m", source_tool="t", concurrency=1)
-    await svc.run("s", req(path="/{item.id}", rate_limit_per_second=1), iteration, RetrySpec(), None, ListSink())
-    assert len(sleeps.waits) == 2 and all(w > 0 for w in sleeps.waits)
+    h = build(FakeApi({"/v1/x": lambda r: httpx.Response(200, json={})}), items=[{"id": i} for i in range(5)])
+    outcome = await h.service.run(job(req(path="/x", rate_limit_per_second=2), iteration=fan(1)), ListSink())
+    assert outcome.fetched == 5
+    assert h.clock.sleeps == pytest.approx([0.5, 0.5, 0.5])  # a burst of 2, then 2 a second
+
+
+async def test_secrets_never_appear_in_errors() -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/redirect":  # a redirect to a private address, carrying the key
+            return httpx.Response(302, headers={"location": f"http://10.0.0.5/x?key={API_KEY}"})
+        raise httpx.ConnectError(f"failed for {request.url}", request=request)
+
+    odd_key = "p@ss/w0rd+x y"
+    h = build(FakeApi({"/v1/redirect": route, "/v1/down": route}), secrets={"k": API_KEY, "odd": odd_key})
+    spec = dict(auth_type="api_key", secret_key="k", auth_in="query", auth_query_param="key")
+    outcomes: list[FetchOutcome] = [
+        await h.service.run(job(req(path="/redirect", **spec)), ListSink()),
+        await h.service.run(job(req(path="/down", **spec), RetrySpec(max_attempts=2)), ListSink()),
+        await h.service.run(
+            job(req(path="/down", **{**spec, "secret_key": "odd"}), RetrySpec(max_attempts=1)), ListSink()
+        ),
+    ]
+    errors = [f.error for o in outcomes for f in o.failures]
+    assert len(errors) == 3 and "BlockedAddressError" in errors[0]
+    for error in errors:
+        assert API_KEY not in error and odd_key not in error and "p%40ss%2Fw0rd%2Bx%20y" not in error
+
+
+async def test_a_sink_failure_fails_the_task_not_an_item() -> None:
+    class BrokenSink(ListSink):  # type: ignore[misc]
+        async def emit(self, doc: Any) -> None:
+            if len(self.docs) == 3:
+                raise ConnectionError("sidecar down")
+            await super().emit(doc)
+
+    api = FakeApi({"/v1/x": lambda r: httpx.Response(200, json={})}, delay=0.001)
+    h = build(api, items=[{"id": i} for i in range(50)])
+    with pytest.raises(ConnectionError, match="sidecar down"):  # the work item is redelivered
+        await h.service.run(job(req(path="/x"), iteration=fan(2)), BrokenSink())
+    assert len(api.requests) < 10  # the other units were cancelled

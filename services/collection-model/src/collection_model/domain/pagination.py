@@ -1,118 +1,229 @@
-"""Paginators as pure state machines: given the last page, what is the next request?
+"""Pagination as a state machine: given the request just made and what came back, what is the
+next request — or is this the last page?
 
-Stops on: an empty page, a short page, ``has_more`` false, the total reached, or
-``max_pages``. A cursor or next URL seen before raises PaginationLoopError instead of
-looping forever.
+``Paginator.first()`` gives the first page's parts; ``next_request(prev, view)`` the next
+one or None. It does no I/O; the only state it keeps is the cursors and URLs already seen,
+so that an API returning the same cursor or next URL twice raises PaginationLoopError
+instead of looping forever.
+
+Stops (returns None) on: ``type: none``; ``max_pages`` reached; an empty page (the records
+selected by ``records_path`` — or a top-level JSON array — are empty); a short page (fewer
+than ``page_size`` records; page_number and offset only, where the server gives no other
+signal); ``has_more_path`` not true; ``total_path`` reached; no cursor / next URL / Link
+``rel="next"``. A next URL must keep the scheme, host and port of ``base_url``.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import jmespath
+from jmespath.exceptions import JMESPathError
 
+from collection_model.domain.errors import PaginationError, PaginationLoopError
 from headwater.config import PaginationSpec
 
-__all__ = ["Page", "PageRequest", "PaginationLoopError", "Paginator"]
-
-LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?', re.IGNORECASE)
-
-
-class PaginationLoopError(RuntimeError):
-    """The API returned a cursor or next URL it had returned before."""
+__all__ = [
+    "PaginationError",
+    "PaginationLoopError",
+    "Paginator",
+    "RequestParts",
+    "ResponseView",
+    "next_link",
+    "parse_link_header",
+]
 
 
 @dataclass(frozen=True)
-class PageRequest:
-    """What to change for the next request: extra query parameters, or a whole URL."""
+class RequestParts:
+    """One page's request: query parameters to set on the templated URL, or a whole URL."""
 
-    number: int
-    params: dict[str, str] = field(default_factory=dict)
+    page: int
+    params: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
+    records_before: int = 0
 
 
 @dataclass(frozen=True)
-class Page:
-    body: Any
-    headers: dict[str, str]
+class ResponseView:
+    """What pagination reads from a response: the URL requested, its JSON body (or None) and
+    its headers (lower-case names)."""
+
     url: str
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return value is True or (isinstance(value, int | float) and not isinstance(value, bool) and value != 0)
 
 
 class Paginator:
-    def __init__(self, spec: PaginationSpec) -> None:
+    def __init__(self, spec: PaginationSpec, base_url: str) -> None:
         self.spec = spec
+        self.stop_reason: str | None = None
+        self._origin = _origin(base_url)
         self._seen: set[str] = set()
-        self._fetched = 0
+        self._paths: dict[str, Any] = {}
+        for name in ("cursor_path", "next_url_path", "records_path", "has_more_path", "total_path"):
+            expr = getattr(spec, name)
+            if expr:
+                try:
+                    self._paths[name] = jmespath.compile(expr)
+                except JMESPathError as exc:
+                    raise PaginationError(f"pagination.{name} {expr!r} is not a valid JMESPath: {exc}") from None
 
-    def first(self) -> PageRequest:
+    def first(self) -> RequestParts:
         s = self.spec
         if s.type == "page_number":
-            return PageRequest(1, self._size({s.page_param: str(s.start_page)}))
+            return RequestParts(1, self._with_size({s.page_param: str(s.start_page)}))
         if s.type == "offset":
-            return PageRequest(1, {s.offset_param: "0", s.limit_param: str(s.page_size)})
-        return PageRequest(1, self._size({}))
+            return RequestParts(1, {s.offset_param: "0", s.limit_param: str(s.page_size)})
+        if s.type == "none":
+            return RequestParts(1)
+        return RequestParts(1, self._with_size({}))
 
-    def _size(self, params: dict[str, str]) -> dict[str, str]:
+    def next_request(self, prev: RequestParts, view: ResponseView) -> RequestParts | None:
+        s = self.spec
+        self._seen.add("next URL:" + (prev.url or view.url))
+        records = self._records(view.body)
+        seen_records = prev.records_before + (len(records) if records is not None else (s.page_size or 0))
+        stop = self._stop(prev, view, records, seen_records)
+        if stop:
+            self.stop_reason = stop
+            return None
+        page = prev.page + 1
+        if s.type == "page_number":
+            params = self._with_size({s.page_param: str(s.start_page + prev.page)})
+            return RequestParts(page, params, None, seen_records)
+        if s.type == "offset":
+            params = {s.offset_param: str(prev.page * (s.page_size or 0)), s.limit_param: str(s.page_size)}
+            return RequestParts(page, params, None, seen_records)
+        if s.type == "cursor":
+            cursor = self._search("cursor_path", view.body)
+            if cursor in (None, "", False):
+                return self._stopped("no_cursor")
+            if not isinstance(cursor, str | int | float):
+                raise PaginationError(f"pagination.cursor_path selected a {type(cursor).__name__}, not a cursor")
+            params = self._with_size({s.cursor_param: self._once(str(cursor), "cursor")})
+            return RequestParts(page, params, None, seen_records)
+        link = self._search("next_url_path", view.body) if s.type == "next_url" else next_link(view.headers)
+        if not link or not isinstance(link, str):
+            return self._stopped("no_next_url")
+        url = urljoin(prev.url or view.url, link)
+        if _origin(url) != self._origin:
+            raise PaginationError(f"the next page URL leaves {self._origin[0]}://{self._origin[1]}; refused")
+        return RequestParts(page, {}, self._once(url, "next URL"), seen_records)
+
+    def _stop(self, prev: RequestParts, view: ResponseView, records: list[Any] | None, seen: int) -> str | None:
+        s = self.spec
+        if s.type == "none":
+            return "single_page"
+        if prev.page >= s.max_pages:
+            return "max_pages"
+        if records is not None and not records:
+            return "empty_page"
+        if s.has_more_path and not _truthy(self._search("has_more_path", view.body)):
+            return "has_more_false"
+        total = self._search("total_path", view.body)
+        if isinstance(total, int | float) and not isinstance(total, bool) and seen >= total:
+            return "total_reached"
+        short = s.page_size is not None and records is not None and len(records) < s.page_size
+        if short and s.type in ("page_number", "offset"):
+            return "short_page"
+        return None
+
+    def _stopped(self, reason: str) -> RequestParts | None:
+        self.stop_reason = reason
+        return None
+
+    def _records(self, body: Any) -> list[Any] | None:
+        if "records_path" in self._paths:
+            found = self._search("records_path", body)
+            return found if isinstance(found, list) else []
+        return body if isinstance(body, list) else None
+
+    def _search(self, name: str, body: Any) -> Any:
+        expr = self._paths.get(name)
+        if expr is None or not isinstance(body, dict | list):
+            return None
+        return expr.search(body)
+
+    def _with_size(self, params: dict[str, str]) -> dict[str, str]:
         if self.spec.size_param and self.spec.page_size:
             params[self.spec.size_param] = str(self.spec.page_size)
         return params
 
-    def _search(self, expr: str | None, body: Any) -> Any:
-        return jmespath.search(expr, body) if expr and isinstance(body, dict | list) else None
-
-    def next(self, current: PageRequest, page: Page) -> PageRequest | None:
-        s = self.spec
-        self._fetched += 1
-        if s.type == "none" or self._fetched >= s.max_pages:
-            return None
-        records = self._search(s.records_path, page.body)
-        if s.records_path is not None and isinstance(records, list):
-            if not records:
-                return None
-            if s.page_size and len(records) < s.page_size and s.type in ("page_number", "offset"):
-                return None
-        if s.has_more_path and self._search(s.has_more_path, page.body) is False:
-            return None
-        if s.total_path and s.page_size:
-            total = self._search(s.total_path, page.body)
-            if isinstance(total, int) and self._fetched * s.page_size >= total:
-                return None
-        number = current.number + 1
-        if s.type == "page_number":
-            return PageRequest(number, self._size({s.page_param: str(s.start_page + self._fetched)}))
-        if s.type == "offset":
-            return PageRequest(
-                number, {s.offset_param: str(self._fetched * (s.page_size or 0)), s.limit_param: str(s.page_size)}
-            )
-        if s.type == "cursor":
-            cursor = self._search(s.cursor_path, page.body)
-            if cursor in (None, ""):
-                return None
-            return PageRequest(number, self._size({s.cursor_param: self._once(str(cursor), "cursor")}))
-        if s.type == "next_url":
-            link = self._search(s.next_url_path, page.body)
-            return self._follow(number, link, page.url)
-        if s.type == "link_header":
-            header = page.headers.get("link", "")
-            match = LINK_NEXT.search(header)
-            return self._follow(number, match.group(1) if match else None, page.url)
-        return None
-
-    def _follow(self, number: int, link: Any, current_url: str) -> PageRequest | None:
-        if not link:
-            return None
-        url = urljoin(current_url, str(link))
-        if (urlsplit(url).scheme, urlsplit(url).netloc) != (urlsplit(current_url).scheme, urlsplit(current_url).netloc):
-            raise PaginationLoopError(f"next page URL {url!r} leaves the source's host")
-        return PageRequest(number, url=self._once(url, "next URL"))
-
     def _once(self, value: str, what: str) -> str:
-        if value in self._seen:
-            raise PaginationLoopError(
-                f"the API returned the same {what} twice ({value!r}); stopping instead of looping"
-            )
-        self._seen.add(value)
+        if f"{what}:{value}" in self._seen:
+            shown = value if len(value) <= 80 else value[:77] + "..."
+            raise PaginationLoopError(f"the API returned the same {what} twice ({shown!r}); stopped instead of looping")
+        self._seen.add(f"{what}:{value}")
         return value
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.hostname, parts.port
+
+
+def parse_link_header(value: str) -> list[tuple[str, dict[str, str]]]:
+    """RFC 8288 ``Link`` values: ``[(target, {param: value})]``; names lower-cased, quotes removed."""
+    links: list[tuple[str, dict[str, str]]] = []
+    i, n = 0, len(value)
+    while i < n:
+        start = value.find("<", i)
+        end = value.find(">", start + 1)
+        if start < 0 or end < 0:
+            break
+        target, i = value[start + 1 : end].strip(), end + 1
+        params: dict[str, str] = {}
+        while i < n:
+            while i < n and value[i] in " \t":
+                i += 1
+            if i >= n or value[i] != ";":
+                break
+            i += 1
+            eq = i
+            while eq < n and value[eq] not in "=;,":
+                eq += 1
+            name = value[i:eq].strip().lower()
+            i, param = eq, ""
+            if i < n and value[i] == "=":
+                i += 1
+                while i < n and value[i] in " \t":
+                    i += 1
+                param, i = _param_value(value, i)
+            params.setdefault(name, param)
+        links.append((target, params))
+        comma = value.find(",", i)
+        i = n if comma < 0 else comma + 1
+    return links
+
+
+def _param_value(value: str, i: int) -> tuple[str, int]:
+    if i < len(value) and value[i] == '"':
+        out, i = [], i + 1
+        while i < len(value) and value[i] != '"':
+            if value[i] == "\\" and i + 1 < len(value):
+                i += 1
+            out.append(value[i])
+            i += 1
+        return "".join(out), i + 1
+    end = i
+    while end < len(value) and value[end] not in ";,":
+        end += 1
+    return value[i:end].strip(), end
+
+
+def next_link(headers: Mapping[str, str]) -> str | None:
+    """The target of the first ``rel="next"`` link (``rel`` may hold several relation types)."""
+    for target, params in parse_link_header(headers.get("link", "")):
+        if "next" in params.get("rel", "").lower().split():
+            return target
+    return None

@@ -1,72 +1,163 @@
 """Safe request templates: ``{item.<f>}``, ``{window.from}``, ``{window.to}``, ``{linkage.<f>}``.
 
-Rendering walks the text with the same tokenizer the config validation uses — never
-``str.format`` (which can reach attributes) — and URL-encodes every value for the place it
-lands in. The final URL must keep the scheme and host of ``base_url``.
+A small tokenizer splits a template into literal text and variables — never ``str.format``,
+which could reach attributes (``{item.__class__}``). Each value is encoded for the place it
+lands in: percent-encoded with nothing safe in a path segment or a query value, checked for
+CR/LF in a header. After rendering, the URL must keep the scheme, host and port of
+``base_url``, carry no user info, fragment, control character or dot segment: a value such
+as ``@evil.com``, ``../admin``, ``%2F``, ``?x`` or ``a\\r\\nHost: x`` can never move the
+request elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from headwater.config.templates import TemplateSyntaxError, template_variables
+from collection_model.domain.errors import TemplateError
 
-__all__ = ["TemplateContext", "TemplateError", "build_url", "render"]
+__all__ = [
+    "Place",
+    "TemplateContext",
+    "TemplateError",
+    "Token",
+    "build_url",
+    "check_same_origin",
+    "render",
+    "render_body",
+    "tokenize",
+    "with_params",
+]
 
-
-class TemplateError(ValueError):
-    """A template names an unknown value, or rendering would change scheme or host."""
-
-
-class TemplateContext:
-    """The values templates may use."""
-
-    def __init__(
-        self,
-        item: Mapping[str, Any] | None = None,
-        window: tuple[datetime, datetime] | None = None,
-        linkage: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.item = dict(item or {})
-        self.window = window
-        self.linkage = dict(linkage or {})
-
-    def lookup(self, name: str) -> str:
-        scope, _, field = name.partition(".")
-        if scope == "window" and self.window is not None and field in ("from", "to"):
-            moment = self.window[0] if field == "from" else self.window[1]
-            return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        values = {"item": self.item, "linkage": self.linkage}.get(scope)
-        if values is None or field not in values:
-            raise TemplateError(f"template variable {{{name}}} has no value here")
-        value = values[field]
-        return value if isinstance(value, str) else str(value)
+_VARIABLE = re.compile(r"(item|linkage)\.[A-Za-z_][A-Za-z0-9_]*|window\.(from|to)")
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
+_DOT_SEGMENT = re.compile(r"^(\.|%2e){1,2}$", re.IGNORECASE)
+ALLOWED = "{item.<field>}, {window.from}, {window.to}, {linkage.<field>}"
 
 
-def render(template: str, ctx: TemplateContext, encode: bool = False) -> str:
-    """Substitute variables; with ``encode`` each value is percent-encoded (a path segment)."""
-    try:
-        template_variables(template)  # syntax check
-    except TemplateSyntaxError as exc:
-        raise TemplateError(str(exc)) from None
-    out: list[str] = []
+class Place(Enum):
+    """Where a rendered value lands, which decides how it is encoded."""
+
+    PATH = "path"  # percent-encoded, '/' included
+    RAW = "raw"  # as is: query values (encoded when the query is assembled) and JSON bodies
+    HEADER = "header"  # as is, but CR, LF and NUL are refused
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    is_variable: bool = False
+
+
+def tokenize(template: str) -> list[Token]:
+    """Literal text and variables; ``{{`` and ``}}`` are literal braces."""
+    tokens: list[Token] = []
+    literal: list[str] = []
     i = 0
     while i < len(template):
-        if template.startswith("{{", i) or template.startswith("}}", i):
-            out.append(template[i])
+        pair = template[i : i + 2]
+        if pair in ("{{", "}}"):
+            literal.append(pair[0])
             i += 2
         elif template[i] == "{":
-            end = template.index("}", i)
-            value = ctx.lookup(template[i + 1 : end].strip())
-            out.append(quote(value, safe="") if encode else value)
+            end = template.find("}", i)
+            if end < 0:
+                raise TemplateError(f"unclosed '{{' in template {template!r}")
+            name = template[i + 1 : end].strip()
+            if not _VARIABLE.fullmatch(name):
+                raise TemplateError(f"unknown template variable {{{name}}}; allowed: {ALLOWED}")
+            if literal:
+                tokens.append(Token("".join(literal)))
+                literal = []
+            tokens.append(Token(name, is_variable=True))
             i = end + 1
+        elif template[i] == "}":
+            raise TemplateError(f"single '}}' in template {template!r}; write '}}}}' for a literal brace")
         else:
-            out.append(template[i])
+            literal.append(template[i])
             i += 1
+    if literal:
+        tokens.append(Token("".join(literal)))
+    return tokens
+
+
+def _iso_utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class TemplateContext:
+    """The values templates may use: the iteration item, the task's window, the linkage."""
+
+    item: Mapping[str, Any] = field(default_factory=dict)
+    window: tuple[datetime, datetime] | None = None
+    linkage: Mapping[str, Any] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> str:
+        scope, _, key = name.partition(".")
+        if scope == "window":
+            if self.window is None:
+                raise TemplateError(f"template variable {{{name}}} has no value: the task has no window")
+            return _iso_utc(self.window[0] if key == "from" else self.window[1])
+        values = self.item if scope == "item" else self.linkage
+        if key not in values:
+            raise TemplateError(f"template variable {{{name}}} has no value here")
+        return _scalar(name, values[key])
+
+
+def _scalar(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        return _iso_utc(value)
+    kind = "null" if value is None else type(value).__name__
+    raise TemplateError(f"template variable {{{name}}} is {kind}, not a string or number")
+
+
+def render(template: str, ctx: TemplateContext, place: Place = Place.RAW) -> str:
+    """Substitute every variable, encoding values for ``place`` (literal text stays as written)."""
+    out: list[str] = []
+    for token in tokenize(template):
+        if not token.is_variable:
+            out.append(token.text)
+            continue
+        value = ctx.lookup(token.text)
+        if place is Place.PATH:
+            value = quote(value, safe="")
+        elif place is Place.HEADER and any(c in value for c in "\r\n\x00"):
+            raise TemplateError(f"template variable {{{token.text}}} has a line break; refused in a header")
+        out.append(value)
     return "".join(out)
+
+
+def render_body(body: Any, ctx: TemplateContext) -> Any:
+    """A JSON body whose string leaves may be templates."""
+    if isinstance(body, str):
+        return render(body, ctx)
+    if isinstance(body, dict):
+        return {k: render_body(v, ctx) for k, v in body.items()}
+    if isinstance(body, list):
+        return [render_body(v, ctx) for v in body]
+    return body
+
+
+def _join_path(base: str, extra: str) -> str:
+    if not extra:
+        return base
+    return base.rstrip("/") + "/" + extra.lstrip("/")
+
+
+def _encode_query(pairs: Iterable[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
 
 
 def build_url(
@@ -76,13 +167,42 @@ def build_url(
     ctx: TemplateContext,
     extra_params: Mapping[str, str] | None = None,
 ) -> str:
-    """``base_url`` + rendered ``path`` + rendered, encoded query; scheme and host cannot change."""
-    url = base_url.rstrip("/") + render(path, ctx, encode=True) if path else base_url
-    query = {k: render(v, ctx) for k, v in parameters.items()}
+    """``base_url`` (templates in its path) + ``path`` + query (``parameters``, then
+    ``extra_params`` such as pagination or an API key, which win on the same name).
+
+    Raises TemplateError when the result would leave ``base_url``'s scheme and host.
+    """
+    parts = urlsplit(render(base_url, ctx, Place.PATH))
+    query = {name: render(value, ctx) for name, value in parameters.items()}
     query.update(extra_params or {})
-    if query:
-        url += ("&" if urlsplit(url).query else "?") + urlencode(query)
-    before, after = urlsplit(base_url), urlsplit(url)
-    if (before.scheme, before.netloc) != (after.scheme, after.netloc) or any(c in url for c in "\r\n"):
-        raise TemplateError("rendered URL changes the scheme or host of base_url")
+    encoded = "&".join(q for q in (parts.query, _encode_query(query.items())) if q)
+    url = urlunsplit((parts.scheme, parts.netloc, _join_path(parts.path, render(path, ctx, Place.PATH)), encoded, ""))
+    check_same_origin(base_url, url)
     return url
+
+
+def with_params(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` set (replacing same-named ones): credentials on a next-page URL."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    kept = [p for p in parts.query.split("&") if p and p.split("=", 1)[0] not in {quote(k, safe="") for k in params}]
+    query = "&".join([*kept, _encode_query(params.items())])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def check_same_origin(base_url: str, url: str) -> None:
+    """Raise TemplateError unless ``url`` keeps ``base_url``'s scheme, host and port and is clean."""
+    if _UNSAFE_IN_URL.search(url):
+        raise TemplateError("rendered URL contains a control character or whitespace")
+    try:
+        before, after = urlsplit(base_url), urlsplit(url)
+        same = (before.scheme, before.hostname, before.port) == (after.scheme, after.hostname, after.port)
+    except ValueError as exc:  # e.g. a port that is not a number
+        raise TemplateError(f"rendered URL is malformed: {exc}") from None
+    if not same or "@" in after.netloc or after.netloc != before.netloc:
+        raise TemplateError("rendered URL changes the scheme or host of base_url")
+    if after.fragment:
+        raise TemplateError("rendered URL has a fragment")
+    if any(_DOT_SEGMENT.match(segment) for segment in after.path.split("/")):
+        raise TemplateError("rendered URL has a '.' or '..' path segment")

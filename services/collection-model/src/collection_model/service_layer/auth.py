@@ -1,73 +1,92 @@
-"""Credentials for a request, read from the secret store at use time.
+"""Credentials for a request, from the secret store at use time.
 
-Every secret value read is registered with the log masker, so it is scrubbed from logs and
-from error messages; nothing is stored except an OAuth2 token in memory until it expires.
+Every secret value read (and every token and derived header value) is registered with the
+``SecretMasker``, which scrubs error texts and — through its hook into the log pipeline —
+log fields. Nothing is stored except an OAuth2 access token, in memory, until it expires.
 """
 
 from __future__ import annotations
 
-import base64
-import time
-from collections.abc import Callable
+import asyncio
+from collections.abc import Collection
 
-from collection_model.service_layer.ports import SecretProvider, TokenFetcher
+from collection_model.domain import auth
+from collection_model.domain.auth import Credentials, TokenCache
+from collection_model.domain.errors import CredentialError
+from collection_model.domain.masking import SecretMasker
+from collection_model.service_layer.ports import Clock, SecretProvider, SystemClock, TokenFetcher
 from headwater.config import RequestSpec
-from headwater.edge.logging import secrets as masker
+from headwater.edge.logging import secrets as log_secrets
 
 __all__ = ["Authenticator"]
-
-REFRESH_MARGIN_S = 30.0
 
 
 class Authenticator:
     def __init__(
-        self, secrets: SecretProvider, tokens: TokenFetcher, clock: Callable[[], float] = time.monotonic
+        self,
+        secrets: SecretProvider,
+        tokens: TokenFetcher,
+        *,
+        clock: Clock | None = None,
+        masker: SecretMasker | None = None,
+        token_margin_seconds: float = 30.0,
     ) -> None:
+        """``masker`` defaults to one that also feeds the log pipeline's registry."""
         self._secrets = secrets
         self._tokens = tokens
-        self._clock = clock
-        self._cache: dict[tuple[str, str], tuple[str, float]] = {}
+        self._clock = clock or SystemClock()
+        self.masker = masker or SecretMasker(on_register=log_secrets.register)
+        self._cache = TokenCache(token_margin_seconds)
+        self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
 
-    async def _secret(self, spec: RequestSpec, key: str | None) -> str:
-        assert key is not None
-        value = await self._secrets.get_secret(spec.secret_store, key)
-        masker.register(value)
-        return value
-
-    async def credentials(self, spec: RequestSpec) -> tuple[dict[str, str], dict[str, str]]:
-        """Headers and query parameters to add for ``spec.auth_type``."""
+    async def credentials(self, spec: RequestSpec, allowlist: Collection[str] = ()) -> Credentials:
+        """Headers and query parameters for ``spec.auth_type`` (``allowlist`` guards the token URL)."""
         kind = spec.auth_type
         if kind == "none":
-            return {}, {}
+            return auth.NO_CREDENTIALS
         if kind == "api_key":
-            key = await self._secret(spec, spec.secret_key)
-            if spec.auth_in == "query":
-                return {}, {str(spec.auth_query_param): key}
-            return {spec.auth_header: key}, {}
+            return auth.api_key(spec, await self._secret(spec, spec.secret_key))
         if kind == "bearer":
-            return {"authorization": f"Bearer {await self._secret(spec, spec.secret_key)}"}, {}
+            return auth.bearer(await self._secret(spec, spec.secret_key))
         if kind == "basic":
             user = await self._secret(spec, spec.username_secret_key)
             password = await self._secret(spec, spec.password_secret_key)
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            masker.register(token)
-            return {"authorization": f"Basic {token}"}, {}
-        return {"authorization": f"Bearer {await self._oauth2(spec)}"}, {}
-
-    async def _oauth2(self, spec: RequestSpec) -> str:
-        cache_key = (str(spec.token_url), str(spec.client_id_secret_key))
-        cached = self._cache.get(cache_key)
-        if cached and cached[1] > self._clock():
-            return cached[0]
-        client_id = await self._secret(spec, spec.client_id_secret_key)
-        client_secret = await self._secret(spec, spec.client_secret_secret_key)
-        token, lifetime = await self._tokens.client_credentials(
-            str(spec.token_url), client_id, client_secret, spec.scope
-        )
-        masker.register(token)
-        self._cache[cache_key] = (token, self._clock() + max(0.0, lifetime - REFRESH_MARGIN_S))
-        return token
+            self.masker.register(auth.basic_token(user, password))
+            return auth.basic(user, password)
+        if kind == "oauth2_client_credentials":
+            return auth.bearer(await self._oauth2_token(spec, allowlist))
+        raise CredentialError(f"unknown auth_type {kind!r}")
 
     def forget(self, spec: RequestSpec) -> None:
-        """Drop a cached token (after a 401)."""
-        self._cache.pop((str(spec.token_url), str(spec.client_id_secret_key)), None)
+        """Drop a cached token (the server answered 401 with it)."""
+        self._cache.drop(auth.token_cache_key(spec))
+
+    async def _secret(self, spec: RequestSpec, key: str | None) -> str:
+        if not key:
+            raise CredentialError(f"auth_type {spec.auth_type} needs a secret key")
+        try:
+            value = await self._secrets.get_secret(spec.secret_store, key)
+        except LookupError as exc:
+            raise CredentialError(self.masker.mask(str(exc))) from None
+        if not value:
+            raise CredentialError(f"secret {key!r} in store {spec.secret_store!r} is empty")
+        self.masker.register(value)
+        return value
+
+    async def _oauth2_token(self, spec: RequestSpec, allowlist: Collection[str]) -> str:
+        key = auth.token_cache_key(spec)
+        token = self._cache.get(key, self._clock.monotonic())
+        if token is not None:
+            return token
+        async with self._locks.setdefault(key, asyncio.Lock()):  # one token request, not one per item
+            token = self._cache.get(key, self._clock.monotonic())
+            if token is not None:
+                return token
+            client_id = await self._secret(spec, spec.client_id_secret_key)
+            client_secret = await self._secret(spec, spec.client_secret_secret_key)
+            token, lifetime = await self._tokens.client_credentials(
+                str(spec.token_url), client_id, client_secret, spec.scope, allowlist=allowlist
+            )
+            self.masker.register(token)
+            self._cache.put(key, token, lifetime, self._clock.monotonic())
+            return token

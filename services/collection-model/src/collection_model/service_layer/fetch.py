@@ -1,64 +1,64 @@
-"""A work item → fetched documents: one request with its pagination, or a bounded fan-out
-over the items an MCP tool returns.
+"""A fetch job → documents: one request and its pages, or a bounded fan-out over the items an
+MCP tool returns.
 
-A failed item is retried (exponential backoff with jitter, ``Retry-After`` honoured) and
-then skipped; the others go on. Only connection errors, timeouts, 408, 429 and 5xx are
-retried; any other 4xx fails at once. Error texts never carry a secret.
+Each unit (the single request, or one item) walks its pages one after the other; every
+page becomes a ``FetchedDocument`` (``page-3``, ``region=north/page-1``). Across units an
+``asyncio.Semaphore(iteration.concurrency)`` bounds the requests in flight; it is held for
+the HTTP exchange only, not while waiting for a retry, the rate limit or the sink. A page
+whose attempts all fail fails its unit, which is recorded and skipped: the other units go
+on. Error texts are masked of every secret before they leave (see ``domain.errors`` for
+which errors are retried).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from collection_model.domain.pagination import Page, PageRequest, PaginationLoopError, Paginator
+from collection_model.domain.errors import HttpStatusError
+from collection_model.domain.iteration import item_keys
+from collection_model.domain.pagination import Paginator, RequestParts, ResponseView
 from collection_model.domain.rate_limit import TokenBucket
-from collection_model.domain.retry_policy import backoff_seconds, is_retryable_status, retry_after_seconds
-from collection_model.domain.ssrf import BlockedAddressError
-from collection_model.domain.templating import TemplateContext, TemplateError, build_url, render
+from collection_model.domain.retry_policy import retry_after_seconds
+from collection_model.domain.templating import Place, TemplateContext, build_url, render, render_body, with_params
 from collection_model.service_layer.auth import Authenticator
 from collection_model.service_layer.ports import (
+    Clock,
     DocumentSink,
     FetchedDocument,
     HttpClient,
     HttpResponse,
     ItemSource,
-    Sleeper,
-    TransientFetchError,
+    SystemClock,
 )
+from collection_model.service_layer.retrying import call_with_retries
 from headwater.config import IterationSpec, RequestSpec, RetrySpec
-from headwater.edge.logging import secrets as masker
 from headwater.telemetry import counter
 
-__all__ = ["FetchFailedError", "FetchOutcome", "FetchService", "ItemFailure", "ResponseTooLargeError"]
+__all__ = ["FetchJob", "FetchOutcome", "FetchService", "ItemFailure"]
 
 log = structlog.get_logger(__name__)
 ok_counter = counter("headwater.fetch.items_succeeded", "items (or single requests) fetched")
 fail_counter = counter("headwater.fetch.items_failed", "items (or single requests) skipped after retries")
 
 
-class ResponseTooLargeError(Exception):
-    """The decoded body passed ``max_response_bytes``."""
+@dataclass(frozen=True)
+class FetchJob:
+    """What to fetch for one task (from the work item and the source config version)."""
 
-
-class _Retryable(Exception):
-    """A failure worth another attempt (connection error, timeout, 408, 429, 5xx)."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class FetchFailedError(Exception):
-    """A request failed for good (after its retries, or at once for a non-retryable error)."""
+    source_id: str
+    task_id: str
+    request: RequestSpec
+    retry: RetrySpec = field(default_factory=RetrySpec)
+    iteration: IterationSpec | None = None
+    window: tuple[datetime, datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,24 +69,47 @@ class ItemFailure:
 
 @dataclass
 class FetchOutcome:
-    documents: int = 0
-    pages: int = 0
+    """``items`` units of work (1 without iteration), ``fetched`` of them completely, ``pages``
+    documents emitted (also by units that failed on a later page)."""
+
     items: int = 0
+    fetched: int = 0
+    pages: int = 0
     failures: list[ItemFailure] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def documents(self) -> int:
+        return self.pages
 
     @property
     def status(self) -> str:
         if not self.failures:
             return "succeeded"
-        return "partial" if self.documents else "failed"
+        return "partial" if self.pages else "failed"
 
     def counts(self) -> dict[str, int]:
+        """For ``TaskResult.counts``; the planner reads ``documents`` (results to expect from the worker)."""
         return {
-            "documents": self.documents,
-            "pages": self.pages,
             "items": self.items,
-            "failed_items": len(self.failures),
+            "fetched": self.fetched,
+            "failed": self.failed,
+            "pages": self.pages,
+            "documents": self.documents,
         }
+
+
+@dataclass(frozen=True)
+class _Unit:
+    key: str  # "" for the single request, else "<foreach>=<item>"
+    item: dict[str, Any]
+    linkage: dict[str, Any]
+
+    def document_key(self, page: int) -> str:
+        return f"{self.key}/page-{page}" if self.key else f"page-{page}"
 
 
 class FetchService:
@@ -96,200 +119,159 @@ class FetchService:
         items: ItemSource,
         auth: Authenticator,
         *,
-        sleep: Sleeper = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        platform_allowlist: list[str] | None = None,
+        clock: Clock | None = None,
+        platform_allowlist: Collection[str] = (),
     ) -> None:
+        """``platform_allowlist`` is added to every source's ``allow_private_hosts``."""
         self._http = http
         self._items = items
         self._auth = auth
-        self._sleep = sleep
-        self._clock = clock
-        self._allow = list(platform_allowlist or [])
-        self._buckets: dict[str, TokenBucket] = {}
+        self._masker = auth.masker
+        self._clock = clock or SystemClock()
+        self._platform_allow = tuple(platform_allowlist)
+        self._buckets: dict[tuple[str, float], TokenBucket] = {}
 
-    async def run(
-        self,
-        source_id: str,
-        request: RequestSpec,
-        iteration: IterationSpec | None,
-        retry: RetrySpec,
-        window: tuple[datetime, datetime] | None,
-        sink: DocumentSink,
-    ) -> FetchOutcome:
+    async def run(self, job: FetchJob, sink: DocumentSink) -> FetchOutcome:
         outcome = FetchOutcome()
-        if iteration is None:
-            outcome.items = 1
-            await self._one(source_id, request, retry, TemplateContext(window=window), "", {}, sink, outcome)
-            return outcome
+        if job.iteration is None:
+            units = [_Unit("", {}, {})]
+            concurrency = 1
+        else:
+            try:
+                units = await self._list_units(job.iteration)
+            except Exception as exc:
+                error = self._masker.mask(f"listing items failed: {type(exc).__name__}: {exc}")
+                outcome.failures.append(ItemFailure("*", error))
+                log.warning("items not listed", source_id=job.source_id, task_id=job.task_id, error=error)
+                return outcome
+            concurrency = job.iteration.concurrency
+        outcome.items = len(units)
+        gate = asyncio.Semaphore(concurrency)
         try:
-            items = await self._items.list_items(iteration.source_mcp, iteration.source_tool, iteration.arguments)
-        except Exception as exc:
-            outcome.failures.append(ItemFailure("*", f"listing items failed: {masker.mask(str(exc))}"))
-            return outcome
-        outcome.items = len(items)
-        gate = asyncio.Semaphore(iteration.concurrency)
-
-        async def one(index: int, item: dict[str, Any]) -> None:
-            ident = item.get("id", item.get("name", index))
-            key = f"{iteration.foreach}={ident}"
-            linkage = {iteration.foreach: item}
-            await self._one(
-                source_id,
-                request,
-                retry,
-                TemplateContext(item=item, window=window),
-                key + "/",
-                linkage,
-                sink,
-                outcome,
-                gate,
-            )
-
-        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+            async with asyncio.TaskGroup() as group:  # a sink failure cancels the other units
+                for unit in units:
+                    group.create_task(self._fetch_unit(job, unit, gate, sink, outcome))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # callers map the sink's own error (e.g. DaprError → RETRY)
         return outcome
 
-    async def _one(
-        self,
-        source_id: str,
-        request: RequestSpec,
-        retry: RetrySpec,
-        ctx: TemplateContext,
-        prefix: str,
-        linkage: dict[str, Any],
-        sink: DocumentSink,
-        outcome: FetchOutcome,
-        gate: asyncio.Semaphore | None = None,
+    async def _list_units(self, iteration: IterationSpec) -> list[_Unit]:
+        items = await self._items.list_items(iteration.source_mcp, iteration.source_tool, dict(iteration.arguments))
+        if not all(isinstance(item, dict) for item in items):
+            raise TypeError(f"{iteration.source_tool} returned items that are not objects")
+        keys = item_keys(iteration.foreach, items)
+        return [_Unit(key, item, {iteration.foreach: item}) for key, item in zip(keys, items, strict=True)]
+
+    async def _fetch_unit(
+        self, job: FetchJob, unit: _Unit, gate: asyncio.Semaphore, sink: DocumentSink, outcome: FetchOutcome
     ) -> None:
-        key = prefix.rstrip("/") or "request"
+        """Fetch errors fail this unit only; a sink error is the task's and propagates."""
+        label = unit.key or "request"
         try:
-            pages = await self._paginate(
-                source_id, request, retry, ctx, prefix, linkage, sink, gate or asyncio.Semaphore(1)
-            )
-        except (
-            FetchFailedError,
-            TemplateError,
-            PaginationLoopError,
-            BlockedAddressError,
-            ResponseTooLargeError,
-            LookupError,
-        ) as exc:
-            error = masker.mask(f"{type(exc).__name__}: {exc}")
-            outcome.failures.append(ItemFailure(key, error))
-            fail_counter.add(1, {"source_id": source_id})
-            log.warning("item skipped after its retries", source_id=source_id, item=key, error=error)
+            paginator = Paginator(job.request.pagination, job.request.base_url)
+            parts: RequestParts | None = paginator.first()
+        except Exception as exc:
+            self._failed(job, label, exc, outcome)
             return
-        outcome.pages += pages
-        outcome.documents += pages
-        ok_counter.add(1, {"source_id": source_id})
-
-    async def _paginate(
-        self,
-        source_id: str,
-        request: RequestSpec,
-        retry: RetrySpec,
-        ctx: TemplateContext,
-        prefix: str,
-        linkage: dict[str, Any],
-        sink: DocumentSink,
-        gate: asyncio.Semaphore,
-    ) -> int:
-        """Pages one after the other. ``gate`` bounds the requests in flight across items; it is
-        held for a request and its retries, not while the document is handed on."""
-        paginator = Paginator(request.pagination)
-        page_req: PageRequest | None = paginator.first()
-        count = 0
-        while page_req is not None:
-            headers, params = await self._auth.credentials(request)
-            if page_req.url is not None:
-                url = page_req.url
-            else:
-                url = build_url(request.base_url, request.path, request.parameters, ctx, {**page_req.params, **params})
-            headers = {**{k: render(v, ctx) for k, v in request.headers.items()}, **headers}
-            body = _render_body(request.body, ctx)
-            async with gate:
-                response = await self._with_retries(source_id, request, retry, url, headers, body)
-            count += 1
-            document_key = f"{prefix}page-{page_req.number}"
+        while parts is not None:
+            try:
+                response, url = await self._fetch_page(job, unit, parts, gate)
+            except Exception as exc:  # one unit's failure never stops the others
+                self._failed(job, label, exc, outcome)
+                return
+            linkage = {**unit.linkage, "page": parts.page}
             await sink.emit(
-                FetchedDocument(
-                    document_key, response.body, response.content_type, {**linkage, "page": page_req.number}
-                )
+                FetchedDocument(unit.document_key(parts.page), response.body, response.content_type, linkage)
             )
-            parsed = _json_or_none(response)
-            page_req = paginator.next(page_req, Page(parsed, response.headers, response.url))
-        return count
+            outcome.pages += 1
+            try:
+                parts = paginator.next_request(
+                    parts, ResponseView(url, _json_body(response, job.request), response.headers)
+                )
+            except Exception as exc:
+                self._failed(job, label, exc, outcome)
+                return
+        if paginator.stop_reason == "max_pages":
+            log.warning("pagination stopped at max_pages", source_id=job.source_id, item=label)
+        outcome.fetched += 1
+        ok_counter.add(1, {"source_id": job.source_id})
 
-    async def _with_retries(
-        self, source_id: str, request: RequestSpec, retry: RetrySpec, url: str, headers: dict[str, str], body: Any
+    def _failed(self, job: FetchJob, label: str, exc: Exception, outcome: FetchOutcome) -> None:
+        error = self._masker.mask(f"{type(exc).__name__}: {exc}")
+        outcome.failures.append(ItemFailure(label, error))
+        fail_counter.add(1, {"source_id": job.source_id})
+        log.warning("item skipped", source_id=job.source_id, task_id=job.task_id, item=label, error=error)
+
+    async def _fetch_page(
+        self, job: FetchJob, unit: _Unit, parts: RequestParts, gate: asyncio.Semaphore
+    ) -> tuple[HttpResponse, str]:
+        request = job.request
+        linkage = {unit.key.partition("=")[0]: unit.key.partition("=")[2]} if unit.key else {}
+        ctx = TemplateContext(item=unit.item, window=job.window, linkage={**linkage, "page": parts.page})
+        headers = {name: render(value, ctx, Place.HEADER) for name, value in request.headers.items()}
+        body = render_body(request.body, ctx)
+        allowlist = (*self._platform_allow, *request.allow_private_hosts)
+        sent: list[str] = []
+
+        async def attempt() -> HttpResponse:
+            response = await self._send(job, parts, ctx, headers, body, allowlist, gate, sent)
+            if response.status == 401 and request.auth_type == "oauth2_client_credentials":
+                self._auth.forget(request)  # the token was revoked early: one fresh token, at once
+                response = await self._send(job, parts, ctx, headers, body, allowlist, gate, sent)
+            if response.status >= 300:
+                retry_after = retry_after_seconds(response.headers.get("retry-after"), self._clock.now())
+                raise HttpStatusError(response.status, f"HTTP {response.status} from {_shown(sent[-1])}", retry_after)
+            return response
+
+        response = await call_with_retries(attempt, job.retry, self._clock.sleep)
+        return response, sent[-1]
+
+    async def _send(
+        self,
+        job: FetchJob,
+        parts: RequestParts,
+        ctx: TemplateContext,
+        headers: dict[str, str],
+        body: Any,
+        allowlist: tuple[str, ...],
+        gate: asyncio.Semaphore,
+        sent: list[str],
     ) -> HttpResponse:
-        """tenacity drives the attempts; the wait is ``backoff_seconds`` (exponential with full
-        jitter, or the server's ``Retry-After``), and only retryable failures are retried."""
-
-        def wait(state: RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            hint = error.retry_after if isinstance(error, _Retryable) else None
-            return backoff_seconds(retry, state.attempt_number, hint)
-
-        try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(retry.max_attempts),
-                wait=wait,
-                retry=retry_if_exception_type(_Retryable),
-                sleep=self._sleep,
-                reraise=True,
-            ):
-                with attempt:
-                    return await self._attempt(source_id, request, url, headers, body)
-        except _Retryable as exc:
-            raise FetchFailedError(masker.mask(f"{exc} (after {retry.max_attempts} attempts)")) from None
-        raise AssertionError("unreachable")
-
-    async def _attempt(
-        self, source_id: str, request: RequestSpec, url: str, headers: dict[str, str], body: Any
-    ) -> HttpResponse:
-        await self._throttle(source_id, request)
-        try:
-            response = await self._http.request(
+        """One HTTP exchange with fresh credentials, after the rate limit, inside the gate."""
+        request = job.request
+        creds = await self._auth.credentials(request, allowlist)
+        if parts.url is not None:
+            url = with_params(parts.url, creds.params)
+        else:
+            url = build_url(request.base_url, request.path, request.parameters, ctx, {**parts.params, **creds.params})
+        sent.append(url)
+        await self._throttle(job)
+        async with gate:
+            return await self._http.request(
                 request.method,
                 url,
-                headers=headers,
+                headers={**headers, **creds.headers},
                 json_body=body,
                 timeout=request.timeout_seconds,
                 max_bytes=request.max_response_bytes,
                 max_redirects=request.max_redirects,
-                allowlist=[*self._allow, *request.allow_private_hosts],
+                allowlist=allowlist,
+                credential_headers=tuple(creds.headers),
             )
-        except TransientFetchError as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
-        if response.status < 400:
-            return response
-        message = f"HTTP {response.status} from {_safe_url(url)}"
-        if not is_retryable_status(response.status):
-            raise FetchFailedError(masker.mask(message))
-        raise _Retryable(message, retry_after_seconds(response.headers.get("retry-after")))
 
-    async def _throttle(self, source_id: str, request: RequestSpec) -> None:
-        if request.rate_limit_per_second is None:
+    async def _throttle(self, job: FetchJob) -> None:
+        rate = job.request.rate_limit_per_second
+        if rate is None:
             return
-        bucket = self._buckets.setdefault(source_id, TokenBucket(request.rate_limit_per_second))
-        delay = bucket.delay(self._clock())
+        bucket = self._buckets.setdefault((job.source_id, rate), TokenBucket(rate))
+        delay = bucket.delay(self._clock.monotonic())
         if delay > 0:
-            await self._sleep(delay)
+            await self._clock.sleep(delay)
 
 
-def _render_body(body: Any, ctx: TemplateContext) -> Any:
-    if isinstance(body, str):
-        return render(body, ctx)
-    if isinstance(body, dict):
-        return {k: _render_body(v, ctx) for k, v in body.items()}
-    if isinstance(body, list):
-        return [_render_body(v, ctx) for v in body]
-    return body
-
-
-def _json_or_none(response: HttpResponse) -> Any:
-    if "json" not in response.content_type:
+def _json_body(response: HttpResponse, request: RequestSpec) -> Any:
+    """The parsed body, for pagination to look into."""
+    if request.pagination.type == "none" or "json" not in response.content_type:
         return None
     try:
         return json.loads(response.body)
@@ -297,5 +279,7 @@ def _json_or_none(response: HttpResponse) -> Any:
         return None
 
 
-def _safe_url(url: str) -> str:
-    return url.split("?", 1)[0]
+def _shown(url: str) -> str:
+    """A URL for messages: no query string (it may hold an API key)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from collection_model.service_layer.fetch import FetchService
+from collection_model.service_layer.fetch import FetchJob, FetchService
 from collection_model.service_layer.ports import FetchedDocument
 from headwater.config import SourceConfig
 from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus
@@ -77,11 +77,16 @@ class WorkHandler:
         ingestion = config.ingestion
         if ingestion.request is None:
             raise ValueError(f"source {task.source_id!r} has no request to fetch (mode {ingestion.mode})")
-        window = (task.window.start, task.window.end) if task.window else None
-        sink = _TaskSink(task, self._publisher)
-        outcome = await self._fetch.run(
-            task.source_id, ingestion.request, ingestion.iteration, ingestion.retry, window, sink
+        job = FetchJob(
+            source_id=task.source_id,
+            task_id=task.task_id,
+            request=ingestion.request,
+            retry=ingestion.retry,
+            iteration=ingestion.iteration,
+            window=(task.window.start, task.window.end) if task.window else None,
         )
+        sink = _TaskSink(task, self._publisher)
+        outcome = await self._fetch.run(job, sink)
         await sink.flush()
         error = "; ".join(f"{f.key}: {f.error}" for f in outcome.failures[:5]) or None
         result = TaskResult(

@@ -1,25 +1,25 @@
 """The aiohttp adapter against a local aiohttp server: SSRF at connect time and on redirects,
-size limits, redirect limits. Host names are mapped by a fake resolver."""
+credential headers on redirects, decoded size, redirect limit. Names resolve through a table."""
 
 from __future__ import annotations
 
+import gzip
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from collection_model.adapters.http_fetcher import AiohttpFetcher, new_session
-from collection_model.domain.ssrf import BlockedAddressError
-from collection_model.service_layer.fetch import FetchFailedError, ResponseTooLargeError
+from collection_model.adapters.aiohttp_fetcher import AiohttpFetcher, new_session
+from collection_model.domain.errors import BlockedAddressError, RedirectError, ResponseTooLargeError
+from collection_model.service_layer.ports import HttpResponse
 
 
-class MapResolver(AbstractResolver):
-    """public.example.com pretends to be public but lives on loopback (only for these tests)."""
-
-    def __init__(self, mapping: dict[str, str]) -> None:
-        self.mapping = mapping
+class TableResolver(AbstractResolver):
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -27,7 +27,7 @@ class MapResolver(AbstractResolver):
         return [
             {
                 "hostname": host,
-                "host": self.mapping[host],
+                "host": self.table[host],
                 "port": port,
                 "family": socket.AF_INET,
                 "proto": 0,
@@ -41,8 +41,10 @@ class MapResolver(AbstractResolver):
 
 @pytest.fixture
 async def server() -> AsyncIterator[int]:
+    seen: list[dict[str, str]] = []
+
     async def big(request: web.Request) -> web.Response:
-        return web.Response(body=b"x" * 5000)
+        return web.Response(body=gzip.compress(b"x" * 100_000), headers={"content-encoding": "gzip"})
 
     async def hop(request: web.Request) -> web.Response:
         raise web.HTTPFound(f"/hop?n={int(request.query.get('n', '0')) + 1}")
@@ -50,14 +52,22 @@ async def server() -> AsyncIterator[int]:
     async def to_private(request: web.Request) -> web.Response:
         raise web.HTTPFound("http://10.0.0.5/secret")
 
+    async def to_other_origin(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://other.test:{request.url.port}/ok")
+
     async def ok(request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        seen.append(dict(request.headers))
+        return web.json_response({"ok": True, "headers": dict(request.headers)})
 
     app = web.Application()
-    app.router.add_get("/big", big)
-    app.router.add_get("/hop", hop)
-    app.router.add_get("/private", to_private)
-    app.router.add_get("/ok", ok)
+    for path, handler in {
+        "/big": big,
+        "/hop": hop,
+        "/private": to_private,
+        "/other": to_other_origin,
+        "/ok": ok,
+    }.items():
+        app.router.add_get(path, handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -66,11 +76,11 @@ async def server() -> AsyncIterator[int]:
     await runner.cleanup()
 
 
-async def call(url: str, allowlist: list[str], **kw: object) -> object:
-    resolver = MapResolver({"public.example.com": "127.0.0.1", "internal.example.com": "10.0.0.5"})
+async def call(url: str, allowlist: list[str], **kw: Any) -> HttpResponse:
+    resolver = TableResolver({"public.test": "127.0.0.1", "other.test": "127.0.0.1"})
     session = new_session(resolver)
     try:
-        args: dict[str, object] = {
+        args: dict[str, Any] = {
             "headers": {},
             "json_body": None,
             "timeout": 5,
@@ -79,7 +89,7 @@ async def call(url: str, allowlist: list[str], **kw: object) -> object:
             "allowlist": allowlist,
         }
         args.update(kw)
-        return await AiohttpFetcher(session, resolver).request("GET", url, **args)  # type: ignore[arg-type]
+        return await AiohttpFetcher(session, resolver).request("GET", url, **args)
     finally:
         await session.close()
 
@@ -87,13 +97,12 @@ async def call(url: str, allowlist: list[str], **kw: object) -> object:
 async def test_loopback_is_refused_unless_allowlisted(server: int) -> None:
     with pytest.raises(BlockedAddressError):
         await call(f"http://127.0.0.1:{server}/ok", [])
-    response = await call(f"http://127.0.0.1:{server}/ok", ["127.0.0.1"])
-    assert response.status == 200  # type: ignore[attr-defined]
+    assert (await call(f"http://127.0.0.1:{server}/ok", ["127.0.0.1"])).status == 200
 
 
 async def test_a_name_resolving_to_loopback_is_refused(server: int) -> None:
     with pytest.raises(BlockedAddressError, match=r"127\.0\.0\.1"):
-        await call(f"http://public.example.com:{server}/ok", [])
+        await call(f"http://public.test:{server}/ok", [])
 
 
 async def test_redirect_to_a_private_address_is_refused(server: int) -> None:
@@ -101,11 +110,20 @@ async def test_redirect_to_a_private_address_is_refused(server: int) -> None:
         await call(f"http://127.0.0.1:{server}/private", ["127.0.0.1"])
 
 
+async def test_credentials_are_dropped_on_an_origin_change(server: int) -> None:
+    headers = {"Authorization": "Bearer t", "X-API-Key": "k", "X-Plain": "p"}
+    response = await call(
+        f"http://127.0.0.1:{server}/other", ["127.0.0.1"], headers=headers, credential_headers=["x-api-key"]
+    )
+    assert response.status == 200 and b"X-Plain" in response.body
+    assert b"Bearer t" not in response.body and b"X-API-Key" not in response.body
+
+
 async def test_decoded_size_limit(server: int) -> None:
-    with pytest.raises(ResponseTooLargeError):
+    with pytest.raises(ResponseTooLargeError, match="decoded"):
         await call(f"http://127.0.0.1:{server}/big", ["127.0.0.1"])
 
 
 async def test_redirects_are_followed_up_to_the_limit(server: int) -> None:
-    with pytest.raises(FetchFailedError, match="more than 3 redirects"):
+    with pytest.raises(RedirectError, match="more than 3 redirects"):
         await call(f"http://127.0.0.1:{server}/hop", ["127.0.0.1"])
