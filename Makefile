@@ -20,10 +20,14 @@ status:
 lint:
 	@.venv/bin/ruff check libs services tests bench examples scripts
 	@.venv/bin/ruff format --check libs services tests bench examples
+	@.venv/bin/mypy $(MYPY_PATHS)
 	@.venv/bin/lint-imports
+
+MYPY_PATHS := libs/headwater/src services/planner/src services/worker/src services/collection-model/src
 
 test: setup
 	@.venv/bin/ruff check libs services tests bench examples scripts
+	@.venv/bin/mypy $(MYPY_PATHS)
 	@.venv/bin/lint-imports
 	@$(PY) -m pytest tests/unit tests/integration
 

@@ -189,7 +189,7 @@ def _aware(value: datetime) -> datetime:
 class WindowSpec(_Section):
     cadence: Duration
     start: Annotated[datetime, AfterValidator(_aware)]
-    lookback: Duration = Field(default="0s", validate_default=True)  # type: ignore[assignment]
+    lookback: Duration = Field(default="0s", validate_default=True)
     slice: Duration
     max_slices_per_run: int = Field(default=24, ge=1, le=10_000)
     timezone: Timezone = "UTC"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from headwater.contracts.events import EVENT_MODELS
 from headwater.contracts.messages import FetchTask, RawDocument, TaskResult
@@ -53,7 +54,7 @@ def asyncapi_document() -> dict[str, Any]:
             "headers": {"type": "object", "properties": {"type": {"const": name}}},
             "payload": body,
         }
-    commands = {
+    commands: dict[str, type[BaseModel]] = {
         "FetchTask": FetchTask,
         "RawDocument": RawDocument,
         "TaskResult": TaskResult,

@@ -9,6 +9,7 @@ ports and absolute paths, so they stay the single description of the apps.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -315,14 +316,14 @@ class Stack:
         dapr = self._dapr(rt)
         dapr.start()
         for ep in self.apps().values():
+            sidecar_up = functools.partial(_answers, f"{ep.dapr_url}/v1.0/healthz", 204)
+            app_up = functools.partial(_answers, f"{ep.app_url}/healthz", 200)
             dapr.wait_ready(
-                lambda ep=ep: _http_status(f"{ep.dapr_url}/v1.0/healthz") == 204,
+                sidecar_up,
                 timeout,
                 f"{ep.app_id} sidecar /v1.0/healthz",
             )
-            dapr.wait_ready(
-                lambda ep=ep: _http_status(f"{ep.app_url}/healthz") == 200, timeout, f"{ep.app_id} /healthz"
-            )
+            dapr.wait_ready(app_up, timeout, f"{ep.app_id} /healthz")
             self.report(f"{ep.app_id:<12} app {ep.app_url}  sidecar {ep.dapr_url}")
         self.report(f"stack '{self.settings.instance}' up in {time.monotonic() - started:.1f}s")
         return self.info(rt)
@@ -515,6 +516,10 @@ class Stack:
                 continue
             found[f"{Path(cmd[0].decode()).name} {entry.name}"] = int(entry.name)
         return found
+
+
+def _answers(url: str, status: int) -> bool:
+    return _http_status(url) == status
 
 
 def _http_status(url: str) -> int | None:

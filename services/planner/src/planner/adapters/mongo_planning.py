@@ -203,6 +203,8 @@ class MongoTaskLedger:
                 {"_id": result.task_id}, update, upsert=True, return_document=ReturnDocument.AFTER
             )
         )
+        if doc is None:  # cannot happen with upsert + AFTER; keeps the type honest
+            raise RuntimeError(f"task outcome {result.task_id} vanished")
         progress = _Progress(result.source_id, doc.get("run_id"), None, None, window=_window(doc.get("window")))
         for rep in doc.get("reports", []):
             if rep["reporter"] == "collection-model":

@@ -66,7 +66,7 @@ def _index_at_or_before(policy: WindowPolicy, moment: datetime) -> int:
 
 def window_grid(policy: WindowPolicy, start: datetime, end: datetime) -> list[TimeWindow]:
     """Every whole grid window inside ``[start, end)``, starting at the grid point <= ``start``."""
-    windows = []
+    windows: list[TimeWindow] = []
     index = _index_at_or_before(policy, start)
     while True:
         lo, hi = _boundary(policy, index), _boundary(policy, index + 1)

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 
 def _c(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]
+    return request.app.state.container
 
 
 def run_view(run: Run) -> dict[str, Any]:

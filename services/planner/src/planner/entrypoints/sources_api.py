@@ -29,11 +29,11 @@ def _view(source: StoredSource) -> dict[str, Any]:
 
 
 def _sources(request: Request) -> SourceService:
-    return request.app.state.container.sources  # type: ignore[no-any-return]
+    return request.app.state.container.sources
 
 
 def _triggers(request: Request) -> TriggerService:
-    return request.app.state.container.triggers  # type: ignore[no-any-return]
+    return request.app.state.container.triggers
 
 
 @router.put("/{source_id}")

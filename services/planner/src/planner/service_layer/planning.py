@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -192,7 +193,7 @@ class PlanningService:
             await self.runs.insert(run)
             log.info("run skipped", source_id=source.source_id, reason=plan.skipped_reason)
             return TriggerResult(TriggerOutcome.SKIPPED, source.source_id, run.run_id, detail=plan.skipped_reason)
-        return await self._enqueue(source, plan.windows, now, trigger, planned_until=plan.new_planned_until)
+        return await self._enqueue(source, list(plan.windows), now, trigger, planned_until=plan.new_planned_until)
 
     async def backfill(self, source: StoredSource, start: datetime, end: datetime) -> list[TriggerResult]:
         """Plan historical windows in [start, end) in runs that respect the cap (no watermark change)."""
@@ -202,7 +203,7 @@ class PlanningService:
         cap = min(policy.max_slices_per_run, self._cap)
         results = []
         for batch in backfill_windows(policy, start, end, cap):
-            results.append(await self._enqueue(source, batch, self._clock.now(), "backfill"))
+            results.append(await self._enqueue(source, list(batch), self._clock.now(), "backfill"))
         return results
 
     def _tick_key(self, source: StoredSource, now: datetime) -> str:
@@ -228,7 +229,7 @@ class PlanningService:
     async def _enqueue(
         self,
         source: StoredSource,
-        windows: list[TimeWindow | None],
+        windows: Sequence[TimeWindow | None],
         now: datetime,
         trigger: str,
         *,

@@ -114,7 +114,7 @@ class MongoRecordStore:
         await bulk(self._versions, [InsertOne(v) for v in versions], ignore_duplicates=True)
 
     async def set_current(self, source_id: str, pointers: list[tuple[Doc, int | None]]) -> int:
-        ops = []
+        ops: list[InsertOne[Doc] | UpdateOne] = []
         for doc, expected in pointers:
             if expected is None:
                 ops.append(InsertOne(doc))

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["worker"])
 
 
 def _c(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]
+    return request.app.state.container
 
 
 @router.post("/datasets/{version_id}/rollback")

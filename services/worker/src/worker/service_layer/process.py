@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
@@ -217,7 +217,9 @@ class DocumentProcessor:
         log.info("duplicate document acknowledged", source_id=doc.source_id, document_id=doc_id)
         return Processed(TaskStatus.DUPLICATE, doc_id, {"duplicates": 1})
 
-    async def _fail(self, doc: RawDocument, doc_id: str, stage: str, error: str) -> Unprocessable:
+    async def _fail(
+        self, doc: RawDocument, doc_id: str, stage: Literal["fetch", "parse", "store"], error: str
+    ) -> Unprocessable:
         now = self._clock.now()
         failed_counter.add(1, {"source_id": doc.source_id})
         await self._log.write(
@@ -247,7 +249,7 @@ class DocumentProcessor:
                 stage=stage,
                 error=error,
             )
-        )  # type: ignore[arg-type]
+        )
         await self._report(doc, TaskStatus.FAILED, error=error)
         log.error(
             "document could not be processed; dead-lettered",
