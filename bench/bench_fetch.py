@@ -9,6 +9,7 @@ the process's peak RSS. No sidecars, no database: bench_fanout.py measures the f
 
     .venv/bin/python bench/bench_fetch.py            # everything, JSON on stdout
     .venv/bin/python bench/bench_fetch.py --client httpx --port 8000   # one client, one line
+    .venv/bin/python bench/bench_fetch.py --items 300   # another size; bench/results/ is left alone
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class _NoSecrets:
         raise LookupError(key)
 
 
-async def run_client(kind: str, port: int) -> dict[str, Any]:
+async def run_client(kind: str, port: int, items: int = ITEMS) -> dict[str, Any]:
     import httpx
 
     from collection_model.service_layer.auth import Authenticator
@@ -121,7 +122,7 @@ async def run_client(kind: str, port: int) -> dict[str, Any]:
     async with httpx.AsyncClient() as stats_client:
         for concurrency in (10, *CONCURRENCY):
             warmup = concurrency == 10 and "warmup" not in figures
-            n = 50 if warmup else ITEMS
+            n = 50 if warmup else items
             iteration = IterationSpec(
                 foreach="item", source_mcp="bench", source_tool="list", arguments={"n": n}, concurrency=concurrency
             )
@@ -155,9 +156,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--client", choices=["httpx", "aiohttp"])
     parser.add_argument("--port", type=int)
+    parser.add_argument("--items", type=int, default=ITEMS)
     args = parser.parse_args()
     if args.client:
-        print(json.dumps(asyncio.run(run_client(args.client, args.port))))
+        print(json.dumps(asyncio.run(run_client(args.client, args.port, args.items))))
         return
 
     receive, send = multiprocessing.Pipe(duplex=False)
@@ -165,10 +167,10 @@ def main() -> None:
     server.start()
     try:
         port = receive.recv()
-        figures: dict[str, Any] = {"benchmark": "fetch", "items": ITEMS, "latency_ms": LATENCY_S * 1000}
+        figures: dict[str, Any] = {"benchmark": "fetch", "items": args.items, "latency_ms": LATENCY_S * 1000}
         for kind in ("httpx", "aiohttp"):
             out = subprocess.run(
-                [sys.executable, __file__, "--client", kind, "--port", str(port)],
+                [sys.executable, __file__, "--client", kind, "--port", str(port), "--items", str(args.items)],
                 capture_output=True,
                 text=True,
                 timeout=600,
@@ -179,8 +181,9 @@ def main() -> None:
         server.terminate()
         server.join(5)
     figures["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "fetch.json").write_text(json.dumps(figures, indent=2) + "\n")
+    if args.items == ITEMS:  # only the reference run is recorded
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "fetch.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 

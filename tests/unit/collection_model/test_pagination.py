@@ -126,6 +126,11 @@ def test_a_next_url_on_another_origin_is_refused(link: str) -> None:
         walk({"type": "next_url", "next_url_path": "next"}, [{"next": link}])
 
 
+def test_a_next_url_with_user_info_is_refused() -> None:
+    with pytest.raises(PaginationError, match="user info"):
+        walk({"type": "next_url", "next_url_path": "next"}, [{"next": "https://x:y@api.example.com/v1/items?p=2"}])
+
+
 def test_link_header_follows_rel_next() -> None:
     headers = [
         {

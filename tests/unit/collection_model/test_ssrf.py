@@ -19,6 +19,7 @@ from collection_model.domain.ssrf import Allowlist, BlockedAddressError, check_a
         ("169.254.1.1", "link-local"),
         ("fe80::1", "link-local"),
         ("fe80::1%eth0", "link-local"),
+        ("fec0::1", "site-local"),  # deprecated, yet ipaddress calls it global
         ("100.64.0.1", "CGNAT"),
         ("100.127.255.254", "CGNAT"),
         ("0.0.0.0", "unspecified"),

@@ -10,7 +10,8 @@ Stops (returns None) on: ``type: none``; ``max_pages`` reached; an empty page (t
 selected by ``records_path`` — or a top-level JSON array — are empty); a short page (fewer
 than ``page_size`` records; page_number and offset only, where the server gives no other
 signal); ``has_more_path`` not true; ``total_path`` reached; no cursor / next URL / Link
-``rel="next"``. A next URL must keep the scheme, host and port of ``base_url``.
+``rel="next"``. A next URL must keep the scheme, host and port of ``base_url`` and carry no
+user info.
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ class Paginator:
         url = urljoin(prev.url or view.url, link)
         if _origin(url) != self._origin:
             raise PaginationError(f"the next page URL leaves {self._origin[0]}://{self._origin[1]}; refused")
+        if "@" in urlsplit(url).netloc:  # same host, but user info would become a Basic credential
+            raise PaginationError("the next page URL carries user info; refused")
         return RequestParts(page, {}, self._once(url, "next URL"), seen_records)
 
     def _stop(self, prev: RequestParts, view: ResponseView, records: list[Any] | None, seen: int) -> str | None:

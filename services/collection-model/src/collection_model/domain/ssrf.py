@@ -1,6 +1,7 @@
 """SSRF guard: the fetcher reaches public addresses only, unless an allowlist admits others.
 
-Refused: loopback, private (RFC 1918, ULA ``fc00::/7``), link-local, shared address space
+Refused: loopback, private (RFC 1918, ULA ``fc00::/7``), link-local, site-local ``fec0::/10``
+(deprecated, yet still routed inside some networks, and global to ``ipaddress``), shared address space
 (CGNAT ``100.64.0.0/10``), unspecified, multicast, reserved and anything else not globally
 routable, and the cloud metadata endpoints (``169.254.169.254``, ``fd00:ec2::254``,
 ``metadata.google.internal`` …). IPv6 forms that carry an IPv4 address — IPv4-mapped
@@ -59,6 +60,7 @@ def refusal_reason(ip: IPAddress) -> str | None:
         (ip.is_unspecified, "the unspecified address"),
         (ip.is_loopback, "a loopback address"),
         (ip.is_link_local, "a link-local address"),
+        (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "a site-local address"),
         (ip.is_multicast, "a multicast address"),
         (isinstance(ip, ipaddress.IPv4Address) and ip in SHARED_SPACE, "a shared (CGNAT) address"),
         (ip.is_reserved, "a reserved address"),
