@@ -93,6 +93,9 @@ async def test_upload_dedup_history_and_rollback(
     assert "1 restored, 0 removed" in rolled.stdout
     restored = await db["records"].find_one({"_id": f"{sid}:P-1"})
     assert restored["version"] == 3 and restored["data"]["price"] == 1.5  # history only grows
+    trail = json.loads(cli(stack, "audit", "--source", sid, "-o", "json").stdout)
+    steps = [(r["step"], r["outcome"]) for r in trail]
+    assert ("rollback", "done") in steps and ("store", "done") in steps and ("dedup", "duplicate") in steps
     again = cli(stack, "datasets", "rollback", changed["dataset_version"])
     assert again.returncode == 1 and "already rolled back" in again.stderr
 

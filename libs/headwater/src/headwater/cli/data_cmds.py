@@ -143,3 +143,36 @@ def summary(
             console.print(f"events emitted by this worker since it started: {events}")
 
     print_data(data, output, table)
+
+
+def audit(
+    source: Annotated[str | None, typer.Option("--source")] = None,
+    document: Annotated[str | None, typer.Option("--document", help="a dataset version / raw document id")] = None,
+    limit: int = 50,
+    output: OutputOpt = Output.table,
+    api_url: ApiUrl = None,
+    worker_url: WorkerUrl = None,
+    token: Token = None,
+) -> None:
+    """The worker's audit trail, newest first: every step with its counts and outcome."""
+    params: dict[str, Any] = {"limit": limit} | ({"source": source} if source else {})
+    if document:
+        params["document"] = document
+    with handle():
+        rows = _client_for("worker", api_url, worker_url, token).request("GET", "/api/v1/audit", params=params)
+
+    def table(data: list[dict[str, Any]]) -> None:
+        t = Table("AT", "SOURCE", "STEP", "OUTCOME", "COUNTS", "DOCUMENT")
+        for r in data:
+            counts = ", ".join(f"{k}={v}" for k, v in (r["counts"] or {}).items() if v)
+            t.add_row(
+                r["at"][:19],
+                r["source_id"] or "",
+                r["step"] or "",
+                r["outcome"] or "",
+                counts,
+                (r["document_id"] or "")[-20:],
+            )
+        console.print(t)
+
+    print_data(rows, output, table)

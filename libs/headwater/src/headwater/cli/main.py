@@ -27,6 +27,7 @@ app.add_typer(data_cmds.dlq_app, name="dlq")
 app.add_typer(data_cmds.datasets_app, name="datasets")
 app.command("upload")(data_cmds.upload)
 app.command("summary")(data_cmds.summary)
+app.command("audit")(data_cmds.audit)
 app.command("demo")(demo_cmds.demo)
 
 

@@ -59,6 +59,32 @@ async def replay(body: ReplayRequest, request: Request, _auth: RequireToken) -> 
     return {"id": letter_id, "status": "replayed"}
 
 
+@router.get("/audit")
+async def audit(
+    request: Request, _auth: RequireToken, source: str | None = None, document: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The audit trail: one entry per step (dedup, store, failure, rollback) with counts and outcome."""
+    query: dict[str, Any] = {}
+    if source:
+        query["source_id"] = source
+    if document:
+        query["document_id"] = document
+    rows = await request.app.state.db["audit"].find(query).sort("at", -1).limit(min(limit, 1000)).to_list()
+    return [
+        {
+            "at": r["at"].isoformat(),
+            "source_id": r.get("source_id"),
+            "document_id": r.get("document_id"),
+            "task_id": r.get("task_id"),
+            "step": r.get("step"),
+            "outcome": r.get("outcome"),
+            "counts": r.get("counts", {}),
+            "error": r.get("error"),
+        }
+        for r in rows
+    ]
+
+
 @router.get("/summary")
 async def summary(request: Request, _auth: RequireToken, source: str | None = None) -> dict[str, Any]:
     """Storage metrics per source: documents stored / duplicate / failed, records, rejected rows."""
