@@ -1,111 +1,106 @@
-"""Loading source configs from YAML with every error located: file:line:column and path.
+"""Loading source configs from YAML with every error located: ``file:line:column: path: message``.
 
-All errors of a file are reported at once (``ConfigError.issues``). YAML is loaded with
-``SafeLoader`` (no arbitrary objects); duplicate keys are errors.
+YAML is read with a ``SafeLoader`` (no arbitrary objects) that keeps each document's node
+tree, so a validation error's path maps back to the line and column of its key. Every
+problem of a file is reported at once, duplicate keys included. A file may hold several
+documents separated by ``---``, each one source.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from headwater.config.diagnostics import explain
+from headwater.config.errors import ConfigError, ConfigIssue
 from headwater.config.models import SourceConfig
 
-__all__ = [
-    "ConfigError",
-    "ConfigIssue",
-    "config_hash",
-    "dump_source_config",
-    "issues_from_validation",
-    "load_source_config_file",
-    "load_source_configs",
-    "parse_source_configs",
-]
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    file: str
-    line: int
-    column: int
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class ConfigError(ValueError):
-    """Invalid source config file(s); ``issues`` lists every problem with its location."""
-
-    def __init__(self, issues: list[ConfigIssue]) -> None:
-        super().__init__("\n".join(str(i) for i in issues))
-        self.issues = issues
-
-
-def issues_from_validation(exc: ValidationError) -> list[tuple[str, str]]:
-    """``(dotted path, message)`` per pydantic error, with our validators' ``@path`` refinement
-    and friendlier texts for unknown keys and unknown choices."""
-    out = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        msg = err["msg"]
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            key = loc.pop() if loc else "?"
-            msg = f"unknown key {key!r}"
-            loc.append(key)
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            msg = f"{err.get('input')!r} is not one of: {expected.replace(' or ', ', ')}"
-        elif kind == "missing":
-            msg = "required key is missing"
-        elif kind == "value_error":
-            msg = msg.removeprefix("Value error, ")
-            if msg.startswith("@"):
-                rel, _, msg = msg[1:].partition(": ")
-                loc += rel.split(".")
-        elif kind == "string_pattern_mismatch" and loc and loc[-1] == "source_id":
-            msg = f"{err.get('input')!r} is not a valid source_id: use lowercase letters, digits, '-' and '_'"
-        loc = ["map" if p == "map_" else "validate" if p == "validate_" else p for p in loc]
-        out.append((".".join(loc), msg))
-    return out
+__all__ = ["load_source_config_file", "load_source_configs", "parse_source_configs"]
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and remembers where each node starts."""
+    """SafeLoader that records duplicate keys instead of letting the last one win silently."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[yaml.Node, str]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # an unhashable key: construct_mapping below reports it
+                continue
+            if first is not key_node:
+                message = f"duplicate key {key!r} (first at line {first.start_mark.line + 1})"
+                self.duplicates.append((key_node, message))
+        return super().construct_mapping(node, deep=deep)
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})", mark
-            )
-        seen[key] = key_node
-    return loader.construct_mapping(node, deep=deep)
+def _read_documents(text: str, file: str) -> tuple[list[tuple[yaml.Node, Any]], list[ConfigIssue]]:
+    """Each document's node tree and data, plus the duplicate-key issues."""
+    loader = _Loader(text)
+    documents: list[tuple[yaml.Node, Any]] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                documents.append((node, loader.construct_document(node)))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"invalid YAML: {exc.problem or exc}"
+        if "alias" in message or "alphabetic or numeric character" in message:
+            message += " (quote values that start with '*' or '&', such as a cron schedule)"
+        raise ConfigError([ConfigIssue(file, line, col, "", message)]) from None
+    finally:
+        loader.dispose()
+    issues = [
+        _at(file, key, ".".join(_path_to(key, [root for root, _ in documents]) or []), message)
+        for key, message in loader.duplicates
+    ]
+    return documents, issues
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _path_to(target: yaml.Node, roots: list[yaml.Node]) -> list[str] | None:
+    """The dotted-path parts of the key node ``target`` (None when not found)."""
+    stack: list[tuple[yaml.Node, list[str]]] = [(root, []) for root in roots]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:  # aliases can make the tree a graph
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key is target:
+                    return [*path, str(key.value)]
+                stack.append((value, [*path, str(key.value)]))
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, [*path, str(i)]) for i, item in enumerate(node.value)]
+    return None
 
 
-def _locate(node: yaml.Node, path: list[str]) -> tuple[int, int]:
-    """Line and column (1-based) of ``path``'s key in the document; for a key that is not
-    there (a missing field), the nearest parent key that is."""
-    best: yaml.Node = node
+def _at(file: str, node: yaml.Node, path: str, message: str) -> ConfigIssue:
+    return ConfigIssue(file, node.start_mark.line + 1, node.start_mark.column + 1, path, message)
+
+
+def _locate(node: yaml.Node, path: Iterable[str]) -> yaml.Node:
+    """The key node of ``path`` in the document; for a key that is not there (a missing
+    field) the nearest enclosing key that is."""
+    best = node
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if str(k.value) == part), None)
+            match = next(((k, v) for k, v in reversed(node.value) if str(k.value) == part), None)
             if match is None:
                 break
             best, node = match
@@ -113,65 +108,73 @@ def _locate(node: yaml.Node, path: list[str]) -> tuple[int, int]:
             node = best = node.value[int(part)]
         else:
             break
-    return best.start_mark.line + 1, best.start_mark.column + 1
+    return best
+
+
+def _parse(text: str, file: str) -> list[tuple[SourceConfig, yaml.Node]]:
+    """Each valid document's config with its node tree, or ConfigError with every issue."""
+    documents, issues = _read_documents(text, file)
+    documents = [(node, data) for node, data in documents if data is not None]
+    if not documents:
+        raise ConfigError([ConfigIssue(file, 1, 1, "", "the file holds no source config")])
+    configs: list[tuple[SourceConfig, yaml.Node]] = []
+    for node, data in documents:
+        if not isinstance(data, dict):
+            issues.append(_at(file, node, "", "a source config must be a mapping of keys to values"))
+            continue
+        try:
+            configs.append((SourceConfig.model_validate(data), node))
+        except ValidationError as exc:
+            issues += [_at(file, _locate(node, path), ".".join(path), message) for path, message in explain(exc)]
+    if issues:
+        raise ConfigError(sorted(issues, key=lambda i: (i.line, i.column)))
+    return configs
 
 
 def parse_source_configs(text: str, file: str = "<string>") -> list[SourceConfig]:
-    """Every source config in ``text`` (one per YAML document), or ConfigError with all issues."""
-    try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
-        documents = list(yaml.load_all(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise ConfigError([ConfigIssue(file, line, col, "", f"invalid YAML: {exc.problem or exc}")]) from None
-    if not documents or all(d is None for d in documents):
-        raise ConfigError([ConfigIssue(file, 1, 1, "", "the file holds no source config")])
-    configs, issues = [], []
-    for node, doc in zip(nodes, documents, strict=True):
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            line, col = node.start_mark.line + 1, node.start_mark.column + 1
-            issues.append(ConfigIssue(file, line, col, "", "a source config must be a mapping of keys to values"))
-            continue
-        try:
-            configs.append(SourceConfig.model_validate(doc))
-        except ValidationError as exc:
-            for path, message in issues_from_validation(exc):
-                line, col = _locate(node, path.split(".") if path else [])
-                issues.append(ConfigIssue(file, line, col, path, message))
-    if issues:
-        raise ConfigError(issues)
-    return configs
+    """Every source config in ``text`` (one per YAML document), or ConfigError with all issues.
+
+    ``file`` only names the text in the issues.
+    """
+    return [config for config, _ in _parse(text, file)]
 
 
-def load_source_config_file(path: Path) -> list[SourceConfig]:
+def _read(path: Path) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(str(path), 1, 1, "", f"cannot read file: {exc}")]) from None
-    return parse_source_configs(text, str(path))
 
 
-def load_source_configs(paths: list[Path]) -> list[SourceConfig]:
-    """The configs of every file; all files' issues together in one ConfigError."""
-    configs, issues = [], []
+def load_source_config_file(path: Path | str) -> SourceConfig:
+    """The one source config of a file; ConfigError if it is invalid or holds several documents
+    (use ``load_source_configs`` for those)."""
+    configs = parse_source_configs(_read(Path(path)), str(path))
+    if len(configs) != 1:
+        message = f"the file holds {len(configs)} source configs; load it with load_source_configs"
+        raise ConfigError([ConfigIssue(str(path), 1, 1, "", message)])
+    return configs[0]
+
+
+def load_source_configs(paths: Iterable[Path | str]) -> list[SourceConfig]:
+    """The configs of every document of every file, or one ConfigError with every file's issues
+    (a source_id defined twice included)."""
+    configs: list[SourceConfig] = []
+    issues: list[ConfigIssue] = []
+    defined: dict[str, ConfigIssue] = {}
     for path in paths:
         try:
-            configs += load_source_config_file(path)
+            found = _parse(_read(Path(path)), str(path))
         except ConfigError as exc:
             issues += exc.issues
+            continue
+        for config, node in found:
+            here = _at(str(path), _locate(node, ["source_id"]), "source_id", "")
+            first = defined.setdefault(config.source_id, here)
+            if first is not here:
+                message = f"duplicate source_id {config.source_id!r} (first in {first.file}:{first.line})"
+                issues.append(replace(here, message=message))
+            configs.append(config)
     if issues:
         raise ConfigError(issues)
     return configs
-
-
-def dump_source_config(config: SourceConfig) -> dict[str, Any]:
-    """The normalised form (defaults filled in, JSON types): what the planner stores."""
-    return config.model_dump(mode="json", by_alias=True)
-
-
-def config_hash(config: SourceConfig) -> str:
-    canonical = json.dumps(dump_source_config(config), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,45 +1,26 @@
-"""JSON Schema of the source config (committed at schemas/source-config.schema.json).
+"""``python -m headwater.config.schema`` (``make schema``): rewrite every committed JSON Schema.
 
-Regenerate with ``make schema`` (``python -m headwater.config.schema``).
+That is schemas/source-config.schema.json (``contract_schema``) and the event schemas of
+``headwater.contracts``. Kept apart from ``contract_schema`` so that the package never imports
+this module, which ``python -m`` runs.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
 
-from headwater.config.models import SourceConfig
+from headwater.config.contract_schema import SCHEMA_ID, SCHEMA_PATH, json_schema, render_schema, write_schema
 
-__all__ = ["SCHEMA_ID", "json_schema", "render_schema"]
-
-SCHEMA_ID = "https://headwater.dev/schemas/source-config.schema.json"
-
-
-def json_schema() -> dict[str, Any]:
-    schema = SourceConfig.model_json_schema(by_alias=True, mode="validation")
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "title": "Headwater source config",
-        **schema,
-    }
-
-
-def render_schema() -> str:
-    return json.dumps(json_schema(), indent=2, sort_keys=False) + "\n"
+__all__ = ["SCHEMA_ID", "SCHEMA_PATH", "json_schema", "main", "render_schema", "write_schema"]
 
 
 def main() -> None:
+    """Write the source config schema and the event schemas under the project directory."""
+    from headwater.contracts.schemas import write_all
     from headwater.runtime.settings import project_dir
 
-    target = project_dir() / "schemas" / "source-config.schema.json"
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(render_schema())
-    print(f"wrote {target}", file=sys.stderr)
-    from headwater.contracts.schemas import write_all
-
-    for path in write_all(project_dir()):
+    root = project_dir()
+    for path in [write_schema(root), *write_all(root)]:
         print(f"wrote {path}", file=sys.stderr)
 
 

@@ -11,11 +11,11 @@ import re
 __all__ = ["ALLOWED_FORMS", "TemplateSyntaxError", "check_template", "template_variables"]
 
 ALLOWED_FORMS = "{item.<field>}, {window.from}, {window.to}, {linkage.<field>}"
-_VAR = re.compile(r"^(item|linkage)\.[A-Za-z_][A-Za-z0-9_]*$|^window\.(from|to)$")
+_VAR = re.compile(r"(item|linkage)\.[A-Za-z_][A-Za-z0-9_]*|window\.(from|to)")
 
 
 class TemplateSyntaxError(ValueError):
-    pass
+    """A template whose braces do not pair up (an unclosed ``{`` or a lone ``}``)."""
 
 
 def template_variables(text: str) -> list[str]:
@@ -44,14 +44,18 @@ def template_variables(text: str) -> list[str]:
 
 
 def check_template(text: str, *, has_iteration: bool, has_window: bool) -> list[str]:
-    """Problems of one template string (empty when fine)."""
+    """Every problem of one template string (empty when fine).
+
+    ``has_iteration`` / ``has_window``: whether the source has ``ingestion.iteration`` /
+    ``ingestion.window``, without which ``{item.*}`` / ``{window.*}`` have no value.
+    """
     try:
         names = template_variables(text)
     except TemplateSyntaxError as exc:
         return [str(exc)]
-    problems = []
-    for name in names:
-        if not _VAR.match(name):
+    problems: list[str] = []
+    for name in dict.fromkeys(names):  # each variable once, in order
+        if not _VAR.fullmatch(name):
             problems.append(f"unknown template variable {{{name}}}; allowed: {ALLOWED_FORMS}")
         elif name.startswith("item.") and not has_iteration:
             problems.append(f"template variable {{{name}}} needs an ingestion.iteration block")
