@@ -1,4 +1,9 @@
-"""Watermark and run-status rules: never advance past work that failed or is missing."""
+"""Watermark and run-status rules: never advance past work that failed or is missing.
+
+A source has two watermarks (DESIGN.md, "Storage"): ``planned_until`` moves once every
+work item of a run is published (see :mod:`planner.domain.windows`); ``completed_until``
+moves here, only across windows that are durably done, with no gap, and never backwards.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 
-from headwater.contracts.messages import TimeWindow
+from headwater.contracts.messages import TaskStatus, TimeWindow
 
 __all__ = ["RunStatus", "advance_completed", "run_status_from_results"]
 
 
 class RunStatus(StrEnum):
+    """Life of a run: planned → enqueued → succeeded | partial | failed; or skipped."""
+
     PLANNED = "planned"
     ENQUEUED = "enqueued"
     SUCCEEDED = "succeeded"
@@ -23,29 +30,50 @@ class RunStatus(StrEnum):
 def advance_completed(
     completed_until: datetime | None, succeeded: Iterable[TimeWindow], origin: datetime
 ) -> datetime | None:
-    """Move across the contiguous succeeded windows starting at ``completed_until`` (or
-    ``origin``); a gap stops it; it never moves backwards."""
-    mark = completed_until or origin
-    for window in sorted(succeeded, key=lambda w: w.start):
-        if window.end <= mark:
-            continue
+    """``completed_until`` after the ``succeeded`` windows (in any order, repeats allowed).
+
+    It moves from ``completed_until`` (or ``origin`` when unset) across succeeded windows as
+    long as each one begins at or before the mark reached so far; the first gap stops it.
+    Windows wholly behind the mark are ignored, so it never moves backwards. It stays
+    ``None`` while nothing contiguous to ``origin`` has succeeded.
+    """
+    mark = origin if completed_until is None else completed_until
+    for window in sorted(succeeded, key=lambda w: (w.start, w.end)):
         if window.start > mark:
-            break
-        mark = window.end
+            break  # a gap: the missing window holds the mark back
+        mark = max(mark, window.end)
     if completed_until is None and mark == origin:
         return None
     return mark
 
 
+_SUCCESS = frozenset({TaskStatus.SUCCEEDED, TaskStatus.DUPLICATE})
+
+
 def run_status_from_results(expected_task_ids: Iterable[str], results: Mapping[str, str]) -> RunStatus:
-    """A run is done when every task reported; duplicates count as succeeded."""
-    expected = list(expected_task_ids)
-    statuses = [results.get(t) for t in expected]
-    if any(s is None for s in statuses):
+    """A run's status from the final status of each of its tasks.
+
+    ======================================  ===========
+    tasks' final statuses                   run status
+    ======================================  ===========
+    none expected                           skipped
+    any expected task without a result      enqueued
+    all succeeded or duplicate              succeeded
+    all failed                              failed
+    any other mix (some work got through)   partial
+    ======================================  ===========
+
+    A ``duplicate`` (content already stored) counts as succeeded. Results of tasks that are
+    not expected are ignored; an unknown status raises ``ValueError``.
+    """
+    expected = list(dict.fromkeys(expected_task_ids))
+    if not expected:
+        return RunStatus.SKIPPED
+    if any(task_id not in results for task_id in expected):
         return RunStatus.ENQUEUED
-    ok = [s in ("succeeded", "duplicate") for s in statuses]
-    if all(ok):
+    statuses = {TaskStatus(results[task_id]) for task_id in expected}
+    if statuses <= _SUCCESS:
         return RunStatus.SUCCEEDED
-    if any(ok) or "partial" in statuses:
-        return RunStatus.PARTIAL
-    return RunStatus.FAILED
+    if statuses == {TaskStatus.FAILED}:
+        return RunStatus.FAILED
+    return RunStatus.PARTIAL
