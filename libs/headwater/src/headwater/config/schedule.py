@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-__all__ = ["DESCRIPTORS", "SCHEDULE_PATTERN", "check_schedule", "check_timezone", "to_dapr_schedule"]
+__all__ = [
+    "DESCRIPTORS",
+    "SCHEDULE_PATTERN",
+    "check_schedule",
+    "check_timezone",
+    "go_duration_seconds",
+    "to_dapr_schedule",
+]
 
 DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 SCHEDULE_PATTERN = r"^\s*(@[a-z]+|@every\s+\S+|\S+(\s+\S+){4})\s*$"
@@ -37,7 +44,8 @@ def check_timezone(zone: str) -> str:
     return zone
 
 
-def _go_duration_seconds(text: str) -> float | None:
+def go_duration_seconds(text: str) -> float | None:
+    """Seconds in a Go duration (``30s``, ``1h30m``, ``1.5h``), or None when it is not one."""
     pos, total = 0, 0.0
     for match in _GO_PART.finditer(text):
         if match.start() != pos:
@@ -51,7 +59,7 @@ def _check_every(schedule: str, text: str) -> str:
     duration = text.removeprefix("@every").strip()
     if not text[len("@every") :][:1].isspace() or not duration:
         raise ValueError(f"invalid schedule {schedule!r}: write @every <duration>, like @every 30s or @every 1h30m")
-    seconds = _go_duration_seconds(duration)
+    seconds = go_duration_seconds(duration)
     if seconds is None:
         raise ValueError(
             f"invalid schedule {schedule!r}: {duration!r} is not a duration; use a number and a unit "

@@ -3,6 +3,7 @@
 PUBSUB = "pubsub"
 SECRET_STORE = "secretstore"
 STATE_STORE = "statestore"
+API_TOKEN_SECRET = "headwater:api_token"  # the operator API token, in SECRET_STORE
 
 WORK_ITEMS = "work-items"
 RAW_DOCUMENTS = "raw-documents"

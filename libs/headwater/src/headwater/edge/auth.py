@@ -9,13 +9,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from headwater.contracts.topics import SECRET_STORE
+from headwater.contracts.topics import API_TOKEN_SECRET, SECRET_STORE
 from headwater.edge.logging import secrets
 from headwater.edge.sidecar import DaprError, DaprSidecar
 
 __all__ = ["API_TOKEN_SECRET", "ApiTokenProvider", "RequireToken"]
-
-API_TOKEN_SECRET = "headwater:api_token"
 
 
 class ApiTokenProvider:

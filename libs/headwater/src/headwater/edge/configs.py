@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from headwater.config import SourceConfig
-from headwater.contracts.topics import APP_PLANNER, SECRET_STORE
+from headwater.contracts.topics import API_TOKEN_SECRET, APP_PLANNER, SECRET_STORE
 from headwater.edge.logging import secrets
 from headwater.edge.sidecar import DaprError, DaprSidecar
 
 __all__ = ["ConfigNotFoundError", "PlannerConfigClient"]
-
-API_TOKEN_SECRET = "headwater:api_token"
 
 
 class ConfigNotFoundError(LookupError):

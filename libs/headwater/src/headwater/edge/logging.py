@@ -20,15 +20,17 @@ class SecretRegistry:
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._longest_first: tuple[str, ...] = ()  # every log event is masked: sort once, on register
         self._lock = threading.Lock()
 
     def register(self, value: str | None) -> None:
-        if value and len(value) >= 4:
+        if value and len(value) >= 4 and value not in self._values:
             with self._lock:
                 self._values.add(value)
+                self._longest_first = tuple(sorted(self._values, key=len, reverse=True))
 
     def mask(self, text: str) -> str:
-        for value in sorted(self._values, key=len, reverse=True):
+        for value in self._longest_first:
             if value in text:
                 text = text.replace(value, MASK)
         return text

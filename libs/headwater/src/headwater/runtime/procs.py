@@ -21,11 +21,16 @@ __all__ = [
     "INSTANCE_MARKER",
     "Managed",
     "PortInUseError",
+    "ProcessInfo",
     "StartError",
+    "alive",
     "check_ports_free",
+    "marked_processes",
     "port_open",
+    "read_pid",
     "stop_pidfile",
     "sweep",
+    "terminate",
     "wait_until",
 ]
 
@@ -85,8 +90,8 @@ class Managed:
         return proc.pid
 
     def alive(self) -> bool:
-        pid = _read_pid(self.pid_file)
-        return pid is not None and _alive(pid)
+        pid = read_pid(self.pid_file)
+        return pid is not None and alive(pid)
 
     def log_tail(self, lines: int = 25) -> str:
         if not self.log_file.exists():
@@ -146,51 +151,73 @@ def check_ports_free(ports: Mapping[str, int]) -> None:
 
 def stop_pidfile(pid_file: Path, sig: int = signal.SIGTERM, timeout: float = 15.0) -> bool:
     """Stop the process group of the pid in ``pid_file``; SIGKILL after ``timeout``."""
-    pid = _read_pid(pid_file)
+    pid = read_pid(pid_file)
     stopped = False
-    if pid is not None and _alive(pid):
+    if pid is not None and alive(pid):
         _signal_group(pid, sig)
-        if not wait_until(lambda: not _alive(pid), timeout):
+        if not wait_until(lambda: not alive(pid), timeout):
             _signal_group(pid, signal.SIGKILL)
-            wait_until(lambda: not _alive(pid), 5)
+            wait_until(lambda: not alive(pid), 5)
         stopped = True
     with contextlib.suppress(FileNotFoundError):
         pid_file.unlink()
     return stopped
 
 
-def sweep(instance_dir: Path, timeout: float = 10.0) -> list[int]:
-    """Stop every process whose environment names ``instance_dir``; return their pids."""
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    environ: frozenset[bytes]
+    argv: tuple[bytes, ...]
+
+    @property
+    def name(self) -> str:
+        return Path(self.argv[0].decode()).name if self.argv else "?"
+
+
+def marked_processes(instance_dir: Path) -> list[ProcessInfo]:
+    """Live processes whose environment carries ``HEADWATER_INSTANCE_DIR=<instance_dir>``."""
     marker = f"{INSTANCE_MARKER}={instance_dir}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            environ = frozenset((entry / "environ").read_bytes().split(b"\0"))
+            argv = tuple(a for a in (entry / "cmdline").read_bytes().split(b"\0") if a)
         except OSError:
             continue
-        if marker in environ.split(b"\0"):
-            found.append(int(entry.name))
-    for pid in found:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    wait_until(lambda: not any(_alive(p) for p in found), timeout)
-    for pid in found:
-        if _alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        if marker in environ and alive(int(entry.name)):
+            found.append(ProcessInfo(int(entry.name), environ, argv))
     return found
 
 
-def _read_pid(pid_file: Path) -> int | None:
+def terminate(pids: list[int], timeout: float = 10.0) -> list[int]:
+    """SIGTERM each pid, SIGKILL whatever still lives after ``timeout``; return the pids."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not any(alive(p) for p in pids), timeout)
+    for pid in pids:
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def sweep(instance_dir: Path, timeout: float = 10.0) -> list[int]:
+    """Stop every process whose environment names ``instance_dir``; return their pids."""
+    return terminate([p.pid for p in marked_processes(instance_dir)], timeout)
+
+
+def read_pid(pid_file: Path) -> int | None:
     try:
         return int(pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
             state = stat.read().rsplit(")", 1)[1].split()[0]

@@ -31,10 +31,12 @@ from headwater.runtime.procs import (
     INSTANCE_MARKER,
     Managed,
     check_ports_free,
+    marked_processes,
     port_open,
+    read_pid,
     stop_pidfile,
     sweep,
-    wait_until,
+    terminate,
 )
 from headwater.runtime.settings import RuntimeSettings
 
@@ -456,31 +458,19 @@ class Stack:
         env = dict(item.split("=", 1) for item in (proc / "environ").read_bytes().decode().split("\0") if "=" in item)
         argv = [a for a in (proc / "cmdline").read_bytes().decode().split("\0") if a]
         cwd = (proc / "cwd").resolve()
-        os.kill(pid, signal.SIGTERM)
-        wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), 10)
+        terminate([pid])
         app = Managed(f"{app_id}-restarted", argv, self.run_dir, self.log_dir, env=env, cwd=cwd)
         app.start()
         app.wait_ready(lambda: _http_status(f"{ep.app_url}/healthz") == 200, timeout, f"{app_id} /healthz")
-        return _read_int(app.pid_file)
+        new_pid = read_pid(app.pid_file)
+        assert new_pid is not None
+        return new_pid
 
     def _app_pid(self, ep: AppEndpoint) -> int:
-        marker = f"{INSTANCE_MARKER}={self.dir}".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                environ = (entry / "environ").read_bytes().split(b"\0")
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if (
-                marker in environ
-                and f"APP_ID={ep.app_id}".encode() in environ
-                and b"daprd" not in cmdline
-                and b"dapr\0run" not in cmdline
-                and not _zombie(int(entry.name))
-            ):
-                return int(entry.name)
+        app_marker = f"APP_ID={ep.app_id}".encode()
+        for proc in marked_processes(self.dir):
+            if app_marker in proc.environ and proc.name not in ("daprd", "dapr"):
+                return proc.pid
         raise LookupError(f"no running process for app {ep.app_id}")
 
     def _stray_redis(self, kill: bool = False) -> list[int]:
@@ -494,27 +484,12 @@ class Stack:
                     found.append(int(entry.name))
             except OSError:
                 continue
-        for pid in found if kill else []:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        if kill and found:
-            wait_until(lambda: not any(Path(f"/proc/{p}").exists() and not _zombie(p) for p in found), 10)
-        return found
+        return terminate(found) if kill else found
 
     def pids(self) -> dict[str, int]:
         """Pids of the processes this instance runs, found through their environment marker."""
         found: dict[str, int] = {f"redis-server {pid}": pid for pid in self._stray_redis()}
-        marker = f"{INSTANCE_MARKER}={self.dir}".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                if marker not in (entry / "environ").read_bytes().split(b"\0"):
-                    continue
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            found[f"{Path(cmd[0].decode()).name} {entry.name}"] = int(entry.name)
+        found |= {f"{proc.name} {proc.pid}": proc.pid for proc in marked_processes(self.dir)}
         return found
 
 
@@ -527,18 +502,3 @@ def _http_status(url: str) -> int | None:
         return httpx.get(url, timeout=2.0).status_code
     except httpx.HTTPError:
         return None
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _read_int(path: Path) -> int:
-    return int(path.read_text().strip())
-
-
-def wait_for(check: Callable[[], bool], timeout: float) -> bool:
-    return wait_until(check, timeout)

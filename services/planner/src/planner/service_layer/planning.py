@@ -9,7 +9,6 @@ Rules (DESIGN.md, "never advance the watermark on failure"):
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import structlog
 from croniter import croniter
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from headwater.config.schedule import go_duration_seconds
 from headwater.contracts.messages import FetchTask, TimeWindow, task_id_for
 from headwater.telemetry import counter
 from planner.domain.sources import StoredSource
@@ -129,11 +129,6 @@ def window_policy(config: dict[str, Any]) -> WindowPolicy | None:
     )
 
 
-def _go_duration_seconds(text: str) -> int:
-    units = {"h": 3600, "m": 60, "s": 1}
-    return int(sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", text)))
-
-
 class PlanningService:
     def __init__(
         self,
@@ -210,7 +205,7 @@ class PlanningService:
         """The scheduled tick this trigger belongs to: a redelivered trigger maps to the same task."""
         schedule = source.config["ingestion"].get("schedule") or ""
         if schedule.startswith("@every"):
-            step = _go_duration_seconds(schedule.removeprefix("@every").strip()) or 1
+            step = int(go_duration_seconds(schedule.removeprefix("@every").strip()) or 1) or 1
             tick_ts = int(now.timestamp()) // step * step
             return f"tick-{datetime.fromtimestamp(tick_ts, now.tzinfo).strftime('%Y%m%dT%H%M%S')}"
         expr = {
