@@ -5,7 +5,8 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HEADWATER_SERVICE=${SERVICE}
 WORKDIR /app
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
-COPY libs ./libs
+COPY libs/headwater ./libs/headwater
+# the operator tooling (libs/headwater-ops: CLI, runtime manager) is not part of a service image
 COPY services ./services
 RUN pip install --no-deps -e libs/headwater -e services/planner -e services/collection-model -e services/worker
 RUN useradd --uid 10001 --no-create-home headwater

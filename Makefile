@@ -19,16 +19,15 @@ status:
 
 lint:
 	@.venv/bin/ruff check libs services tests bench examples scripts
-	@.venv/bin/ruff format --check libs services tests bench examples
+	@.venv/bin/ruff format --check libs services tests bench examples scripts
 	@.venv/bin/mypy $(MYPY_PATHS)
 	@.venv/bin/lint-imports
+	@$(PY) scripts/check_sizes.py
 
-MYPY_PATHS := libs/headwater/src services/planner/src services/worker/src services/collection-model/src
+MYPY_PATHS := libs/headwater/src libs/headwater-ops/src services/planner/src services/worker/src services/collection-model/src
 
 test: setup
-	@.venv/bin/ruff check libs services tests bench examples scripts
-	@.venv/bin/mypy $(MYPY_PATHS)
-	@.venv/bin/lint-imports
+	@$(MAKE) --no-print-directory lint
 	@$(PY) -m pytest tests/unit tests/integration
 
 test-unit:
@@ -43,7 +42,7 @@ bench:
 	else for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; fi
 
 schema:
-	@$(PY) -m headwater.config.schema
+	@$(PY) -m headwater_ops.schema
 
 demo:
 	@.venv/bin/headwater demo

@@ -1,14 +1,14 @@
-"""fetch: collection-model's fan-out alone — FetchService with the real HTTP adapters (SSRF
-guard, getaddrinfo, decoding, retries, semaphore) — over 500 items against a local stdlib
-asyncio HTTP/1.1 server (its own process) that answers every request after 20 ms.
+"""fetch: collection-model's fan-out alone — FetchService with the production HTTP adapter
+(``AiohttpFetcher``: SSRF guard, getaddrinfo, decoding, retries, semaphore) — over 500 items
+against a local stdlib asyncio HTTP/1.1 server (its own process) that answers every request
+after 20 ms.
 
-For each client (httpx, the adapter the brief asks for; aiohttp, the one entrypoints/app.py
-wires today) a fresh process runs the fan-out at concurrency 1, 10 and 50 and reports
+A fresh client process runs the fan-out at concurrency 1, 10 and 50 and reports
 items_per_second, the ideal (concurrency / latency), the server's peak in-flight count and
 the process's peak RSS. No sidecars, no database: bench_fanout.py measures the full path.
 
     .venv/bin/python bench/bench_fetch.py            # everything, JSON on stdout
-    .venv/bin/python bench/bench_fetch.py --client httpx --port 8000   # one client, one line
+    .venv/bin/python bench/bench_fetch.py --port 8000   # the client alone, against a server there
     .venv/bin/python bench/bench_fetch.py --items 300   # another size; bench/results/ is left alone
 """
 
@@ -95,31 +95,35 @@ class _NoSecrets:
         raise LookupError(key)
 
 
-async def run_client(kind: str, port: int, items: int = ITEMS) -> dict[str, Any]:
-    import httpx
+def _fetch_service() -> tuple[Any, Any]:
+    """FetchService on the adapters ``bootstrap.connect`` wires (aiohttp, getaddrinfo), its session."""
+    from aiohttp.resolver import ThreadedResolver
 
+    from collection_model.adapters.aiohttp_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
+    from collection_model.adapters.clock import SystemClock
+    from collection_model.domain.masking import SecretMasker
     from collection_model.service_layer.auth import Authenticator
-    from collection_model.service_layer.fetch import FetchJob, FetchService
+    from collection_model.service_layer.fetch import FetchService
+
+    resolver = ThreadedResolver()
+    session = new_session(resolver)
+    fetcher, clock = AiohttpFetcher(session, resolver), SystemClock()
+    auth = Authenticator(_NoSecrets(), AiohttpTokenFetcher(fetcher), clock, SecretMasker())
+    return FetchService(fetcher, _Items(), auth, clock), session
+
+
+async def run_client(port: int, items: int = ITEMS) -> dict[str, Any]:
+    import aiohttp
+
+    from collection_model.service_layer.fetch import FetchJob
     from headwater.config import IterationSpec, RequestSpec, RetrySpec
 
-    if kind == "httpx":
-        from collection_model.adapters.http_fetcher import HttpxFetcher, HttpxTokenFetcher, new_client
-
-        session: Any = new_client()
-        fetcher: Any = HttpxFetcher(session)
-        tokens: Any = HttpxTokenFetcher(fetcher)
-    else:
-        from collection_model.adapters.aiohttp_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
-
-        session = new_session()
-        fetcher, tokens = AiohttpFetcher(session), AiohttpTokenFetcher(session)
-
-    service = FetchService(fetcher, _Items(), Authenticator(_NoSecrets(), tokens))
+    service, session = _fetch_service()
     request = RequestSpec(
         base_url=f"http://127.0.0.1:{port}/item", parameters={"id": "{item.id}"}, allow_private_hosts=["127.0.0.1"]
     )
     figures: dict[str, Any] = {}
-    async with httpx.AsyncClient() as stats_client:
+    async with session, aiohttp.ClientSession() as stats_client:
         for concurrency in (10, *CONCURRENCY):
             warmup = concurrency == 10 and "warmup" not in figures
             n = 50 if warmup else items
@@ -130,7 +134,8 @@ async def run_client(kind: str, port: int, items: int = ITEMS) -> dict[str, Any]
             started = time.perf_counter()
             outcome = await service.run(FetchJob("bench", "bench:t", request, RetrySpec(), iteration), sink)
             elapsed = time.perf_counter() - started
-            server = (await stats_client.get(f"http://127.0.0.1:{port}/stats")).json()
+            async with stats_client.get(f"http://127.0.0.1:{port}/stats") as response:
+                server = await response.json()
             if warmup:
                 figures["warmup"] = True
                 continue
@@ -143,7 +148,6 @@ async def run_client(kind: str, port: int, items: int = ITEMS) -> dict[str, Any]
                 "server_max_in_flight": server["max_in_flight"],
                 "wall_s": round(elapsed, 3),
             }
-    await (session.aclose() if kind == "httpx" else session.close())
     figures.pop("warmup")
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
@@ -154,12 +158,11 @@ async def run_client(kind: str, port: int, items: int = ITEMS) -> dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--client", choices=["httpx", "aiohttp"])
-    parser.add_argument("--port", type=int)
+    parser.add_argument("--port", type=int, help="run the client alone against a server on this port")
     parser.add_argument("--items", type=int, default=ITEMS)
     args = parser.parse_args()
-    if args.client:
-        print(json.dumps(asyncio.run(run_client(args.client, args.port, args.items))))
+    if args.port:
+        print(json.dumps(asyncio.run(run_client(args.port, args.items))))
         return
 
     receive, send = multiprocessing.Pipe(duplex=False)
@@ -168,15 +171,14 @@ def main() -> None:
     try:
         port = receive.recv()
         figures: dict[str, Any] = {"benchmark": "fetch", "items": args.items, "latency_ms": LATENCY_S * 1000}
-        for kind in ("httpx", "aiohttp"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--client", kind, "--port", str(port), "--items", str(args.items)],
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=True,
-            )
-            figures[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+        out = subprocess.run(
+            [sys.executable, __file__, "--port", str(port), "--items", str(args.items)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        figures["aiohttp"] = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         server.terminate()
         server.join(5)

@@ -20,8 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
-from headwater.runtime.settings import RuntimeSettings, project_dir
-from headwater.runtime.stack import Stack
+from headwater_ops.runtime.settings import RuntimeSettings, project_dir
+from headwater_ops.runtime.stack import Stack
 
 RESULTS = project_dir() / "bench" / "results"
 
@@ -47,7 +47,7 @@ def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         "HEADWATER_API_TOKEN": stack.api_token(),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "headwater_ops.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
     )
     if result.returncode != 0:
         raise RuntimeError(f"headwater {' '.join(args)} failed: {result.stderr or result.stdout}")

@@ -37,7 +37,7 @@ PY
 export UV_PYTHON_DOWNLOADS=never
 .venv/bin/uv pip install --python .venv/bin/python -q -r requirements.lock
 .venv/bin/uv pip install --python .venv/bin/python -q --no-deps \
-  -e libs/headwater -e services/planner -e services/collection-model -e services/worker \
+  -e libs/headwater -e libs/headwater-ops -e services/planner -e services/collection-model -e services/worker \
   -e examples/plantation-mcp -e examples/demo-data -e examples/event-subscriber
 echo "python packages: $(.venv/bin/uv pip list --python .venv/bin/python 2>/dev/null | tail -n +3 | wc -l) installed (pinned in requirements.lock)"
 

@@ -3,11 +3,14 @@
 `Stack` (the same code as `make up`) starts the Dapr scheduler, Redis, PostgreSQL +
 DocumentDB, FerretDB and `dapr run -f` on a rendered copy of dapr.yaml, in the
 instance `test` with every port shifted by 1000, so a developer's `make up` stack can
-keep running. A missing part is a failure that says how to get it, never a skip.
+keep running (`HEADWATER_TEST_INSTANCE` / `HEADWATER_TEST_PORT_OFFSET` choose another
+instance, so two checkouts can run their integration tests side by side). A missing part
+is a failure that says how to get it, never a skip.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -17,11 +20,11 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from headwater.runtime.binaries import RuntimeNotFoundError
-from headwater.runtime.postgres import PostgresError
-from headwater.runtime.procs import PortInUseError, StartError
-from headwater.runtime.settings import RuntimeSettings
-from headwater.runtime.stack import Stack, StackInfo
+from headwater_ops.runtime.binaries import RuntimeNotFoundError
+from headwater_ops.runtime.postgres import PostgresError
+from headwater_ops.runtime.procs import PortInUseError, StartError
+from headwater_ops.runtime.settings import RuntimeSettings
+from headwater_ops.runtime.stack import Stack, StackInfo
 
 sys.path.insert(0, str(Path(__file__).parent))  # integration_support beside the tests
 
@@ -30,7 +33,12 @@ TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}, "e2e": {"api_key"
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    settings = RuntimeSettings(instance="test", port_offset=1000, persistent=False, start_timeout_seconds=120)
+    settings = RuntimeSettings(
+        instance=os.environ.get("HEADWATER_TEST_INSTANCE", "test"),
+        port_offset=int(os.environ.get("HEADWATER_TEST_PORT_OFFSET", "1000")),
+        persistent=False,
+        start_timeout_seconds=120,
+    )
     stack = Stack(settings, report=lambda msg: print(f"[runtime] {msg}"))
     stack.down(quiet=True)
     shutil.rmtree(settings.instance_dir, ignore_errors=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from headwater.runtime.stack import Stack
+from headwater_ops.runtime.stack import Stack
 
 __all__ = ["FakeApi", "cli", "until"]
 
@@ -107,7 +107,7 @@ def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "headwater.cli.main", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "headwater_ops.cli.main", *args], capture_output=True, text=True, env=env, timeout=60
     )
 
 

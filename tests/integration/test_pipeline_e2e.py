@@ -12,7 +12,7 @@ import pytest
 from integration_support import FakeApi, cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
-from headwater.runtime.stack import Stack, StackInfo
+from headwater_ops.runtime.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.integration
 SECRET = "e2e-Key-7f3a9c21d4"

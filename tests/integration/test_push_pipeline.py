@@ -12,7 +12,7 @@ import pytest
 from integration_support import cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
-from headwater.runtime.stack import Stack, StackInfo
+from headwater_ops.runtime.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.integration
 
@@ -23,12 +23,14 @@ PRICES = (
 
 
 def push_source(sid: str, fmt: str = "csv") -> str:
+    # a table maps by column name; JSON records by JMESPath, where a name with a space is quoted
+    code = "Product Code" if fmt == "csv" else "'\"Product Code\"'"
     return f"""\
 source_id: {sid}
 ingestion: {{mode: push}}
 parse: {{format: {fmt}}}
 map:
-  fields: {{sku: Product Code, name: Description}}
+  fields: {{sku: {code}, name: Description}}
   standard_fields: [sku, name, price, currency]
   fuzzy_threshold: 60
 validate:

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from headwater.contracts.topics import PROBES, PUBSUB, SECRET_STORE, dead_letter
-from headwater.runtime.stack import StackInfo
+from headwater_ops.runtime.stack import StackInfo
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 from integration_support import cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
-from headwater.runtime.stack import Stack, StackInfo
+from headwater_ops.runtime.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +78,7 @@ async def test_cli_reports_invalid_files_and_unreachable_server(stack: Stack, tm
     assert f"{bad}:8:1: colour: unknown key 'colour'" in result.stderr
 
     down = subprocess.run(
-        [sys.executable, "-m", "headwater.cli.main", "sources", "list", "--api-url", "http://127.0.0.1:9"],
+        [sys.executable, "-m", "headwater_ops.cli.main", "sources", "list", "--api-url", "http://127.0.0.1:9"],
         capture_output=True,
         text=True,
         timeout=30,
@@ -89,7 +89,7 @@ async def test_cli_reports_invalid_files_and_unreachable_server(stack: Stack, tm
         [
             sys.executable,
             "-m",
-            "headwater.cli.main",
+            "headwater_ops.cli.main",
             "sources",
             "list",
             "--api-url",

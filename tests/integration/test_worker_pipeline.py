@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 
 from headwater.contracts.messages import RawDocument
 from headwater.contracts.topics import PUBSUB, RAW_DOCUMENTS
-from headwater.runtime.stack import Stack, StackInfo
+from headwater_ops.runtime.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.integration
 

@@ -1,30 +1,31 @@
-"""In-memory fakes of collection-model's ports, and a fake remote API on ``httpx.MockTransport``.
+"""In-memory fakes of collection-model's ports, and ``running``: the service as
+``bootstrap.build`` wires it on them.
 
-The fetch service is built exactly as in production — ``HttpxFetcher`` on an
-``httpx.AsyncClient`` — except that the client's transport is the fake API and host names
-resolve through ``MapResolver`` (no DNS, no sockets).
+HTTP is not faked: the service runs on the production HTTP adapter (``AiohttpFetcher`` on
+``new_session``), which talks to ``cm_server.FakeApi``, a local aiohttp server. Host names
+resolve through ``LocalResolver`` (no DNS): ``*.example.com`` reaches the local server
+whatever port the URL names, and the platform allowlist admits loopback, as
+``HEADWATER_ALLOW_PRIVATE_HOSTS`` would on a development machine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+from cm_server import LOOPBACK, FakeApi, LocalResolver  # type: ignore[import-not-found]
 
-from collection_model.adapters.http_fetcher import HttpxFetcher, HttpxTokenFetcher
-from collection_model.domain.errors import TransientFetchError
-from collection_model.domain.masking import SecretMasker
-from collection_model.service_layer.auth import Authenticator
+from collection_model.adapters.aiohttp_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
+from collection_model.bootstrap import Adapters, Container, build
 from collection_model.service_layer.fetch import FetchService
-from collection_model.service_layer.ports import FetchedDocument
-
-Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
-PUBLIC_IP = "93.184.216.34"
+from collection_model.service_layer.ports import DocumentEntry, FetchedDocument
+from collection_model.settings import Settings
+from headwater.config import SourceConfig
+from headwater.contracts.messages import FetchTask, TaskResult
 
 
 class InMemorySecretProvider:
@@ -41,6 +42,16 @@ class InMemorySecretProvider:
         return self.values[key]
 
 
+class RecordingSecretLog:
+    """The log pipeline's registry: records every value it is asked to mask."""
+
+    def __init__(self) -> None:
+        self.registered: list[str] = []
+
+    def register(self, value: str) -> None:
+        self.registered.append(value)
+
+
 class FakeItemSource:
     def __init__(self, items: list[dict[str, Any]] | None = None, error: Exception | None = None) -> None:
         self.items = items or []
@@ -52,6 +63,72 @@ class FakeItemSource:
         if self.error:
             raise self.error
         return [dict(i) for i in self.items]
+
+
+class FakeConfigSource:
+    """Like the planner: versions 1..n of each source, unknown ones raise LookupError."""
+
+    def __init__(self, *configs: SourceConfig) -> None:
+        self.versions: dict[str, list[SourceConfig]] = {}
+        for config in configs:
+            self.versions.setdefault(config.source_id, []).append(config)
+
+    async def get(self, source_id: str, version: int) -> SourceConfig:
+        found = self.versions.get(source_id, [])
+        if not 1 <= version <= len(found):
+            raise LookupError(f"no source {source_id!r} version {version}")
+        return found[version - 1]
+
+    async def latest_version(self, source_id: str) -> int:
+        if source_id not in self.versions:
+            raise LookupError(f"source {source_id!r} not found")
+        return len(self.versions[source_id])
+
+
+@dataclass
+class Published:
+    task: FetchTask
+    key: str
+    content: bytes
+    content_type: str
+    linkage: dict[str, Any]
+
+
+class FakePublisher:
+    """Records what would be published; ``error`` makes every publish fail (a sidecar outage)."""
+
+    def __init__(self) -> None:
+        self.documents: list[Published] = []
+        self.bulk_calls = 0
+        self.results: list[TaskResult] = []
+        self.error: Exception | None = None
+
+    async def publish_document(
+        self, task: FetchTask, document_key: str, content: bytes, content_type: str, linkage: dict[str, Any]
+    ) -> None:
+        await self.publish_documents(task, [(document_key, content, content_type, linkage)])
+
+    async def publish_documents(self, task: FetchTask, docs: list[DocumentEntry]) -> None:
+        if self.error:
+            raise self.error
+        self.bulk_calls += 1
+        self.documents += [Published(task, *doc) for doc in docs]
+
+    async def publish_result(self, result: TaskResult) -> None:
+        if self.error:
+            raise self.error
+        self.results.append(result)
+
+    def keys(self) -> list[str]:
+        return sorted(d.key for d in self.documents)
+
+
+class FakeApiTokens:
+    def __init__(self, value: str | None = "test-token") -> None:
+        self.value = value
+
+    async def token(self) -> str | None:
+        return self.value
 
 
 class ListSink:
@@ -88,85 +165,71 @@ class FakeClock:
         self.elapsed += seconds
 
 
-class MapResolver:
-    """DNS from a table; unknown names do not resolve."""
-
-    def __init__(self, table: dict[str, list[str]] | None = None) -> None:
-        self.table = table or {}
-        self.calls: list[str] = []
-
-    async def __call__(self, host: str, port: int) -> list[str]:
-        self.calls.append(host)
-        if host in self.table:
-            return list(self.table[host])
-        if host.endswith(".example.com"):
-            return [PUBLIC_IP]
-        raise TransientFetchError(f"cannot resolve {host}")
-
-
-@dataclass
-class FakeApi:
-    """Routes by path (``"/v1/data"``) or by ``"METHOD /path"``; counts requests in flight."""
-
-    routes: dict[str, Handler] = field(default_factory=dict)
-    delay: float = 0.0
-    requests: list[httpx.Request] = field(default_factory=list)
-    in_flight: int = 0
-    max_in_flight: int = 0
-    limit: int | None = None  # when set, exceeding it is recorded as a violation
-    violations: int = 0
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        if self.limit is not None and self.in_flight > self.limit:
-            self.violations += 1
-        try:
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            handler = self.routes.get(f"{request.method} {request.url.path}") or self.routes.get(request.url.path)
-            if handler is None:
-                return httpx.Response(404, json={"error": "no such route"})
-            result = handler(request)
-            return await result if inspect.isawaitable(result) else result
-        finally:
-            self.in_flight -= 1
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
-
-    def paths(self) -> list[str]:
-        return [r.url.path for r in self.requests]
-
-
 @dataclass
 class Harness:
-    service: FetchService
+    """collection-model as ``bootstrap.build`` wires it, on fakes and the local ``api``."""
+
+    container: Container
     api: FakeApi
     secrets: InMemorySecretProvider
+    secret_log: RecordingSecretLog
     items: FakeItemSource
+    configs: FakeConfigSource
+    publisher: FakePublisher
+    tokens: FakeApiTokens
     clock: FakeClock
-    resolver: MapResolver
-    masker: SecretMasker
-    client: httpx.AsyncClient
+    resolver: LocalResolver  # the per-hop check's
+    connections: LocalResolver  # the session's: one lookup per new connection
+
+    @property
+    def service(self) -> FetchService:
+        return self.container.fetch
 
 
-def build(
+def settings(**overrides: Any) -> Settings:
+    return Settings(**{"allow_private_hosts": [LOOPBACK], **overrides})
+
+
+@asynccontextmanager
+async def running(
     api: FakeApi | None = None,
     *,
     items: list[dict[str, Any]] | None = None,
     secrets: dict[str, str] | None = None,
-    resolver: MapResolver | None = None,
-    platform_allowlist: tuple[str, ...] = (),
-) -> Harness:
+    configs: tuple[SourceConfig, ...] = (),
+    table: dict[str, list[str]] | None = None,
+    refused: frozenset[str] = frozenset(),
+    **overrides: Any,
+) -> AsyncIterator[Harness]:
+    """Start ``api`` on loopback, build collection-model on it, close both afterwards."""
     api = api or FakeApi()
-    clock, resolver = FakeClock(), resolver or MapResolver()
-    client = httpx.AsyncClient(transport=api.transport(), follow_redirects=False)
-    fetcher = HttpxFetcher(client, resolver)
-    store = InMemorySecretProvider(secrets)
-    source = FakeItemSource(items)
-    masker = SecretMasker()
-    auth = Authenticator(store, HttpxTokenFetcher(fetcher), clock=clock, masker=masker)
-    service = FetchService(fetcher, source, auth, clock=clock, platform_allowlist=platform_allowlist)
-    return Harness(service, api, store, source, clock, resolver, masker, client)
+    port = await api.start()
+    check, connect = LocalResolver(table), LocalResolver(table, port, refused)
+    fakes = (
+        InMemorySecretProvider(secrets),
+        RecordingSecretLog(),
+        FakeItemSource(items),
+        FakeConfigSource(*configs),
+        FakePublisher(),
+        FakeApiTokens(),
+        FakeClock(),
+    )
+    store, secret_log, source, config_source, publisher, tokens, clock = fakes
+    try:
+        async with new_session(connect) as session:
+            fetcher = AiohttpFetcher(session, check)
+            adapters = Adapters(
+                http=fetcher,
+                oauth=AiohttpTokenFetcher(fetcher),
+                secrets=store,
+                secret_log=secret_log,
+                items=source,
+                configs=config_source,
+                publisher=publisher,
+                clock=clock,
+                tokens=tokens,
+            )
+            container = build(adapters, settings(**overrides))
+            yield Harness(container, api, *fakes, resolver=check, connections=connect)
+    finally:
+        await api.close()

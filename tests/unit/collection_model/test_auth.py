@@ -1,34 +1,37 @@
-"""Each auth kind as the remote API sees it (the MockTransport handler reads the headers)."""
+"""Each auth kind as the remote API sees it (the local fake API reads the headers)."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
-from cm_fakes import FakeApi, ListSink, build  # type: ignore[import-not-found]
+from aiohttp import web
+from cm_fakes import Harness, ListSink  # type: ignore[import-not-found]
+from cm_server import FakeApi, Seen  # type: ignore[import-not-found]
 
 from collection_model.domain.auth import TokenCache
 from collection_model.domain.masking import SecretMasker
 from collection_model.service_layer.fetch import FetchJob
-from headwater.config import RequestSpec, RetrySpec
+from headwater.config import IterationSpec, RequestSpec, RetrySpec
 
+Start = Callable[..., Awaitable[Harness]]
 KEY = "k3y/with+odd chars"
 SECRETS = {"api": KEY, "user": "alice", "pw": "pa:ss", "cid": "client-1", "csecret": "cl1ent-s3cret"}
 
 
 def req(**kw: Any) -> RequestSpec:
-    return RequestSpec.model_validate({"base_url": "https://api.example.com/v1/data", **kw})
+    return RequestSpec.model_validate({"base_url": "http://api.example.com/v1/data", **kw})
 
 
 def job(request: RequestSpec, retry: RetrySpec | None = None) -> FetchJob:
     return FetchJob("src", "src:t1", request, retry or RetrySpec(max_attempts=1))
 
 
-def ok(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"ok": True})
+def ok(request: Seen) -> web.Response:
+    return web.json_response({"ok": True})
 
 
 @pytest.mark.parametrize(
@@ -46,8 +49,8 @@ def ok(request: httpx.Request) -> httpx.Response:
         ),
     ],
 )
-async def test_each_auth_kind_reaches_the_server(auth: dict[str, Any], header: Any, query: Any) -> None:
-    h = build(FakeApi({"/v1/data": ok}), secrets=SECRETS)
+async def test_each_auth_kind_reaches_the_server(harness: Start, auth: dict[str, Any], header: Any, query: Any) -> None:
+    h = await harness(FakeApi({"/v1/data": ok}), secrets=SECRETS)
     outcome = await h.service.run(job(req(**auth)), ListSink())
     assert outcome.status == "succeeded"
     seen = h.api.requests[0]
@@ -56,11 +59,11 @@ async def test_each_auth_kind_reaches_the_server(auth: dict[str, Any], header: A
     else:
         assert "authorization" not in seen.headers and "x-api-key" not in seen.headers
     if query:
-        assert parse_qs(seen.url.query.decode())["key"] == [query]
+        assert parse_qs(seen.query_string)["key"] == [query]
 
 
-async def test_secrets_are_read_at_use_time() -> None:
-    h = build(FakeApi({"/v1/data": ok}), secrets=SECRETS)
+async def test_secrets_are_read_at_use_time(harness: Start) -> None:
+    h = await harness(FakeApi({"/v1/data": ok}), secrets=SECRETS)
     spec = req(auth_type="bearer", secret_key="api", secret_store="vault")
     await h.service.run(job(spec), ListSink())
     h.secrets.values["api"] = "rotated-value"
@@ -69,40 +72,42 @@ async def test_secrets_are_read_at_use_time() -> None:
     assert h.secrets.reads == [("vault", "api"), ("vault", "api")]
 
 
-def oauth_api(lifetime: int = 120) -> tuple[FakeApi, list[httpx.Request]]:
-    token_calls: list[httpx.Request] = []
+def oauth_api(lifetime: int = 120) -> tuple[FakeApi, list[Seen]]:
+    """The token endpoint issues tok-1, tok-2 …; the API accepts only the newest token."""
+    token_calls: list[Seen] = []
 
-    def token(request: httpx.Request) -> httpx.Response:
+    def token(request: Seen) -> web.Response:
         token_calls.append(request)
-        return httpx.Response(200, json={"access_token": f"tok-{len(token_calls)}", "expires_in": lifetime})
+        return web.json_response({"access_token": f"tok-{len(token_calls)}", "expires_in": lifetime})
 
-    def data(request: httpx.Request) -> httpx.Response:
+    def data(request: Seen) -> web.Response:
         valid = request.headers.get("authorization") == f"Bearer tok-{len(token_calls)}"
-        return httpx.Response(200 if valid else 401, json={})
+        return web.json_response({}, status=200 if valid else 401)
 
     return FakeApi({"POST /oauth/token": token, "/v1/data": data}), token_calls
 
 
 OAUTH = {
     "auth_type": "oauth2_client_credentials",
-    "token_url": "https://auth.example.com/oauth/token",
+    "token_url": "http://auth.example.com/oauth/token",
     "client_id_secret_key": "cid",
     "client_secret_secret_key": "csecret",
     "scope": "read:data",
 }
 
 
-async def test_oauth2_token_is_fetched_with_client_credentials_and_cached_until_expiry() -> None:
+async def test_oauth2_token_is_fetched_with_client_credentials_and_cached_until_expiry(harness: Start) -> None:
     api, token_calls = oauth_api(lifetime=120)
-    h = build(api, secrets=SECRETS)
+    h = await harness(api, secrets=SECRETS)
     spec = req(**OAUTH)
     for _ in range(3):
         assert (await h.service.run(job(spec), ListSink())).status == "succeeded"
     assert len(token_calls) == 1
     sent = token_calls[0]
     assert sent.headers["authorization"] == "Basic " + base64.b64encode(b"client-1:cl1ent-s3cret").decode()
-    assert parse_qs(sent.content.decode()) == {"grant_type": ["client_credentials"], "scope": ["read:data"]}
-    assert [r.headers.get("authorization") for r in api.requests if r.url.path == "/v1/data"] == ["Bearer tok-1"] * 3
+    assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(sent.body.decode()) == {"grant_type": ["client_credentials"], "scope": ["read:data"]}
+    assert [r.headers.get("authorization") for r in api.requests if r.path == "/v1/data"] == ["Bearer tok-1"] * 3
 
     h.clock.advance(89)  # 120 s lifetime minus the 30 s margin: still good
     await h.service.run(job(spec), ListSink())
@@ -112,19 +117,17 @@ async def test_oauth2_token_is_fetched_with_client_credentials_and_cached_until_
     assert len(token_calls) == 2 and api.requests[-1].headers["authorization"] == "Bearer tok-2"
 
 
-async def test_oauth2_token_is_fetched_once_for_a_whole_fan_out() -> None:
+async def test_oauth2_token_is_fetched_once_for_a_whole_fan_out(harness: Start) -> None:
     api, token_calls = oauth_api()
-    h = build(api, secrets=SECRETS, items=[{"id": i} for i in range(20)])
-    from headwater.config import IterationSpec
-
+    h = await harness(api, secrets=SECRETS, items=[{"id": i} for i in range(20)])
     iteration = IterationSpec(foreach="n", source_mcp="m", source_tool="t", concurrency=10)
     outcome = await h.service.run(FetchJob("src", "t", req(**OAUTH), RetrySpec(), iteration), ListSink())
     assert outcome.fetched == 20 and len(token_calls) == 1
 
 
-async def test_a_401_with_a_cached_token_fetches_a_fresh_one_once() -> None:
+async def test_a_401_with_a_cached_token_fetches_a_fresh_one_once(harness: Start) -> None:
     api, token_calls = oauth_api(lifetime=3600)
-    h = build(api, secrets=SECRETS)
+    h = await harness(api, secrets=SECRETS)
     spec = req(**OAUTH)
     await h.service.run(job(spec), ListSink())
     token_calls.append(token_calls[0])  # the server revokes tok-1: it now expects tok-2
@@ -132,16 +135,16 @@ async def test_a_401_with_a_cached_token_fetches_a_fresh_one_once() -> None:
     assert outcome.status == "succeeded" and len(token_calls) == 3
 
 
-async def test_token_endpoint_refusal_fails_the_item_without_leaking_the_client_secret() -> None:
-    api = FakeApi({"POST /oauth/token": lambda r: httpx.Response(401, json={"error": "invalid_client"})})
-    h = build(api, secrets=SECRETS)
+async def test_token_endpoint_refusal_fails_the_item_without_leaking_the_client_secret(harness: Start) -> None:
+    api = FakeApi({"POST /oauth/token": lambda r: web.json_response({"error": "invalid_client"}, status=401)})
+    h = await harness(api, secrets=SECRETS)
     outcome = await h.service.run(job(req(**OAUTH), RetrySpec(max_attempts=3)), ListSink())
     assert outcome.status == "failed" and len(api.requests) == 1  # refused: not retried
     assert "CredentialError" in outcome.failures[0].error and "cl1ent-s3cret" not in outcome.failures[0].error
 
 
-async def test_a_missing_secret_fails_the_item_before_any_request() -> None:
-    h = build(FakeApi({"/v1/data": ok}), secrets={})
+async def test_a_missing_secret_fails_the_item_before_any_request(harness: Start) -> None:
+    h = await harness(FakeApi({"/v1/data": ok}), secrets={})
     outcome = await h.service.run(job(req(auth_type="bearer", secret_key="nope")), ListSink())
     assert outcome.status == "failed" and "secret 'nope' not found" in outcome.failures[0].error
     assert h.api.requests == []

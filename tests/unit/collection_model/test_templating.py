@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 
+from collection_model.domain import templating
 from collection_model.domain.templating import (
     Place,
     TemplateContext,
@@ -17,6 +19,8 @@ from collection_model.domain.templating import (
     tokenize,
     with_params,
 )
+from headwater.config.templates import TemplateSyntaxError, template_variables
+from headwater.config.templates import Token as SharedToken
 
 BASE = "https://api.example.com/v1"
 PREFIX = "https://api.example.com/v1/items/"
@@ -29,6 +33,22 @@ def test_tokenizer_splits_literals_variables_and_escaped_braces() -> None:
         Token("-"),
         Token("window.from", is_variable=True),
     ]
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["", "x", "{{x}}", "{{{item.id}}}", "{ item.id }/{window.to}", "{item.id", "a}b", "}}}", "{{{", "{item.x}}"],
+)
+def test_rendering_and_config_validation_tokenize_alike(template: str) -> None:
+    """One tokenizer: what the config check accepts, rendering splits the same way."""
+    try:
+        names = template_variables(template)
+    except TemplateSyntaxError as exc:
+        with pytest.raises(TemplateError, match=re.escape(str(exc))):  # the same message
+            tokenize(template)
+        return
+    assert [t.text for t in tokenize(template) if t.is_variable] == names
+    assert templating.Token is SharedToken
 
 
 @pytest.mark.parametrize(

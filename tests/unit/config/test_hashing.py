@@ -54,5 +54,8 @@ def test_the_normalised_form_uses_yaml_names_and_json_types() -> None:
         "slice": "30m",
         "max_slices_per_run": 24,
         "timezone": "UTC",
+        "max_attempts": 5,
+        "retry_backoff": "1m",
+        "retry_backoff_max": "6h",
     }
     assert dumped["ingestion"]["request"]["pagination"]["max_pages"] == 1000

@@ -72,3 +72,42 @@ def test_errors_from_python_data_carry_paths() -> None:
 def test_request_spec_alone() -> None:
     spec = RequestSpec(base_url="https://api.example.com/v1", auth_type="api_key", secret_key="k")
     assert spec.auth_header == "X-API-Key" and spec.pagination.type == "none"
+
+
+def test_map_fields_are_jmespath_only_for_json_records() -> None:
+    table = {"parse": {"format": "csv"}, "store": {"key": ["sku"]}, "map": {"fields": {"price": "Unit Price [EUR]"}}}
+    assert _config(**table).map_ == MapSpec(fields={"price": "Unit Price [EUR]"})  # a header name, not compiled
+    records = {"parse": {"format": "ndjson"}, "store": {"key": ["sku"]}, "map": {"fields": {"price": "Unit Price"}}}
+    with pytest.raises(ValidationError) as err:
+        _config(**records)
+    message = "price 'Unit Price' is not a valid JMESPath expression (Unexpected token: Price at column 5)"
+    assert issues_from_validation(err.value) == [("map.fields.price", message)]
+
+
+def test_an_empty_jmespath_means_not_set_and_valid_ones_pass() -> None:
+    config = _config(parse={"format": "json", "records_path": ""}, store={"key": ["id"]})
+    assert config.parse is not None and config.parse.records_path == ""
+    paths = {"type": "cursor", "cursor_path": "meta.next", "records_path": "data[?active]", "total_path": "length(@)"}
+    request = RequestSpec.model_validate({"base_url": "https://api.example.com/", "pagination": paths})
+    assert request.pagination.cursor_path == "meta.next"
+
+
+def test_window_retry_keys_default_and_read_durations() -> None:
+    window = WindowSpec.model_validate({"cadence": "1h", "start": "2026-01-01T00:00:00Z", "slice": "1h"})
+    assert (window.max_attempts, window.retry_backoff, window.retry_backoff_max) == (
+        5,
+        timedelta(minutes=1),
+        timedelta(hours=6),
+    )
+
+
+def test_store_modes_and_valid_from_path() -> None:
+    plain = _config(parse={"format": "csv"}, store={"key": ["sku"]})
+    assert plain.store is not None and (plain.store.mode, plain.store.valid_from_path) == ("incremental", None)
+    snapshot = _config(
+        parse={"format": "csv"},
+        store={"key": ["sku"], "mode": "snapshot", "valid_from_path": "meta.effective_from"},
+    )
+    assert snapshot.store is not None and snapshot.store.mode == "snapshot"
+    assert snapshot.store.valid_from_path == "meta.effective_from"
+    assert SourceConfig.model_validate(snapshot.model_dump()) == snapshot

@@ -22,7 +22,7 @@ EXAMPLES = sorted((ROOT / "config" / "source-configs").glob("*.yaml"))
 def test_committed_schema_is_current() -> None:
     assert COMMITTED.read_text() == render_schema(), (
         "schemas/source-config.schema.json is stale: regenerate it with `make schema` "
-        "(or `.venv/bin/python -m headwater.config.schema`)"
+        "(or `.venv/bin/python -m headwater_ops.schema`)"
     )
 
 

@@ -5,7 +5,7 @@ import json
 import yaml
 
 from headwater.contracts.schemas import asyncapi_document, committed_event_schemas, event_schemas
-from headwater.runtime.settings import project_dir
+from headwater_ops.runtime.settings import project_dir
 
 
 def test_committed_event_schemas_and_asyncapi_are_current() -> None:

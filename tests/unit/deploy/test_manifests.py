@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from headwater.runtime.settings import project_dir
+from headwater_ops.runtime.settings import project_dir
 
 ROOT = project_dir()
 APPS = {

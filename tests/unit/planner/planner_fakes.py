@@ -1,4 +1,7 @@
-"""In-memory fakes of the planner's ports: they behave like the real adapters."""
+"""In-memory fakes of the planner's ports: they behave like the real adapters.
+
+``Fakes`` holds one of each; ``Fakes().adapters()`` is what tests pass to ``bootstrap.build``.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus, TimeWindow
+from planner.bootstrap import Adapters, Container, build
+from planner.domain.jobs import RegisteredJob
+from planner.domain.retries import WindowRetry, WindowState
+from planner.domain.runs import Run, SourceState, run_error
 from planner.domain.sources import StoredSource
 from planner.domain.watermarks import RunStatus, run_status_from_results
-from planner.service_layer.planning import Run, SourceState
-from planner.service_layer.ports import RegisteredJob
+from planner.settings import Settings
 
 
 class FixedClock:
@@ -27,6 +33,8 @@ class FixedClock:
 
 
 class FakeSourceRepository:
+    """Like ``MongoSourceRepository``: versions are insert-only, the current one moves by one."""
+
     def __init__(self) -> None:
         self.current: dict[str, StoredSource] = {}
         self.versions: dict[tuple[str, int], StoredSource] = {}
@@ -41,12 +49,14 @@ class FakeSourceRepository:
         return list(self.current.values())
 
     async def save(self, source: StoredSource) -> bool:
-        existing = self.current.get(source.source_id)
-        if (existing.version if existing else 0) != source.version - 1:
-            return False
-        self.versions[(source.source_id, source.version)] = source
-        self.current[source.source_id] = source
-        return True
+        stored = self.versions.setdefault((source.source_id, source.version), source)
+        if stored.config_hash != source.config_hash:
+            return False  # that version number is taken by another config
+        current = self.current.get(source.source_id)
+        if (current.version if current else 0) == source.version - 1:
+            self.current[source.source_id] = source
+            return True
+        return bool(current and current.version == source.version and current.config_hash == source.config_hash)
 
     async def delete(self, source_id: str) -> bool:
         return self.current.pop(source_id, None) is not None
@@ -93,17 +103,20 @@ class PublishFailed(Exception):
 
 
 class FakePublisher:
-    """Delivers to a list; ``fail_from`` makes every publish from the N-th on fail."""
+    """Delivers to a list; ``fail_from=N`` makes every publish of a run's N-th (0-based) and later
+    work items fail. Counted per run, not over the whole publisher, so concurrent runs fail the
+    same way whatever order they interleave in."""
 
     def __init__(self, fail_from: int | None = None) -> None:
         self.published: list[FetchTask] = []
         self.fail_from = fail_from
-        self.attempts = 0
+        self.attempts: dict[str, int] = {}  # task id -> publish attempts
 
     async def publish(self, task: FetchTask) -> None:
         await asyncio.sleep(0)  # a real publish yields to other tasks
-        self.attempts += 1
-        if self.fail_from is not None and len(self.published) >= self.fail_from:
+        self.attempts[task.task_id] = self.attempts.get(task.task_id, 0) + 1
+        done_in_run = sum(1 for t in self.published if t.run_id == task.run_id)
+        if self.fail_from is not None and done_in_run >= self.fail_from:
             raise PublishFailed("pubsub unavailable")
         self.published.append(task)
 
@@ -123,13 +136,19 @@ class FakeRuns:
         run = self.runs.get(run_id)
         return copy.deepcopy(run) if run else None
 
-    async def record_task(self, run_id: str, task_id: str, status: str, now: datetime) -> Run | None:
+    async def record_task(
+        self, run_id: str, task_id: str, status: str, now: datetime, error: str | None = None
+    ) -> Run | None:
         run = self.runs.get(run_id)
         if run is None:
             return None
-        run.task_status.setdefault(task_id, status)
+        if task_id not in run.task_status:
+            run.task_status[task_id] = status
+            if error:
+                run.task_errors[task_id] = error
         if not (run.status in (RunStatus.FAILED, RunStatus.SKIPPED) and run.error):
             run.status = run_status_from_results(run.task_ids, run.task_status)
+            run.error, run.updated_at = run_error(run), now
         return copy.deepcopy(run)
 
     async def list(self, source_id: str | None = None, limit: int = 50) -> list[Run]:
@@ -191,16 +210,27 @@ class _Progress:
     documents_expected: int | None = None
     document_status: dict[str, str] = field(default_factory=dict)
     window: TimeWindow | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 class FakeLedger:
+    """Like ``MongoTaskLedger``: the reports of a task add up per run (a set: a repeat is a no-op)."""
+
     def __init__(self) -> None:
-        self.tasks: dict[str, _Progress] = {}
+        self.tasks: dict[tuple[str, str | None], _Progress] = {}  # (task id, run id) -> progress
+        self.seen: set[tuple[Any, ...]] = set()  # the reports, as MongoTaskLedger's set keeps them
 
     async def record(self, result: TaskResult) -> _Progress:
-        p = self.tasks.setdefault(result.task_id, _Progress(result.source_id, result.run_id))
-        p.run_id = p.run_id or result.run_id
+        p = self.tasks.setdefault((result.task_id, result.run_id), _Progress(result.source_id, result.run_id))
         p.window = p.window or result.window
+        documents = int(result.counts.get("documents", 0))
+        key = result.document_key or ""
+        report = (result.task_id, result.run_id, result.reporter, key, result.status, documents, result.error)
+        if report in self.seen:
+            return copy.deepcopy(p)
+        self.seen.add(report)
+        if result.error:
+            p.errors.append(result.error)
         if result.reporter == "collection-model":
             if p.fetch_status != TaskStatus.FAILED:
                 p.fetch_status = result.status.value
@@ -208,3 +238,85 @@ class FakeLedger:
         elif p.document_status.get(result.document_key or "") != TaskStatus.FAILED:
             p.document_status[result.document_key or ""] = result.status.value
         return copy.deepcopy(p)
+
+
+class FakeRetries:
+    """Like ``MongoRetryRepository``: insert at revision 1, else replace the revision before."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, WindowRetry] = {}
+        self.lost_races = 0  # writes to refuse next, as if another writer got there first
+
+    async def get(self, task_id: str) -> WindowRetry | None:
+        return self.windows.get(task_id)
+
+    async def save(self, retry: WindowRetry) -> bool:
+        await asyncio.sleep(0)
+        stored = self.windows.get(retry.task_id)
+        if self.lost_races:
+            self.lost_races -= 1
+            return False
+        if (stored.revision if stored else 0) != retry.revision - 1:
+            return False
+        self.windows[retry.task_id] = retry
+        return True
+
+    async def due(self, source_id: str, now: datetime, limit: int) -> list[WindowRetry]:
+        due = [w for w in await self.list(source_id) if w.state is WindowState.FAILING]
+        return [w for w in due if w.next_attempt_at is not None and w.next_attempt_at <= now][:limit]
+
+    async def list(self, source_id: str) -> list[WindowRetry]:
+        return sorted((w for w in self.windows.values() if w.source_id == source_id), key=lambda w: w.window.start)
+
+
+class FakeMetrics:
+    """Counts per name, and per (name, attribute=value) pair: ``counts["runs_skipped"]``,
+    ``counts["runs_skipped", "reason=leased"]``. Owned by one container, never shared."""
+
+    def __init__(self) -> None:
+        self.counts: dict[Any, int] = {}
+
+    def count(self, name: str, amount: int, **attributes: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + amount
+        for key, value in attributes.items():
+            pair = (name, f"{key}={value}")
+            self.counts[pair] = self.counts.get(pair, 0) + amount
+
+
+class FakeTokens:
+    def __init__(self, token: str | None = "test-token") -> None:
+        self.value = token
+
+    async def token(self) -> str | None:
+        return self.value
+
+
+@dataclass
+class Fakes:
+    """One fake per port, under the names of ``bootstrap.Adapters``."""
+
+    sources: FakeSourceRepository = field(default_factory=FakeSourceRepository)
+    registry: FakeJobRegistry = field(default_factory=FakeJobRegistry)
+    scheduler: FakeScheduler = field(default_factory=FakeScheduler)
+    publisher: FakePublisher = field(default_factory=FakePublisher)
+    runs: FakeRuns = field(default_factory=FakeRuns)
+    state: FakeState = field(default_factory=FakeState)
+    ledger: FakeLedger = field(default_factory=FakeLedger)
+    retries: FakeRetries = field(default_factory=FakeRetries)
+    clock: FixedClock = field(default_factory=FixedClock)
+    metrics: FakeMetrics = field(default_factory=FakeMetrics)
+    tokens: FakeTokens = field(default_factory=FakeTokens)
+
+    def adapters(self) -> Adapters:
+        return Adapters(**{name: getattr(self, name) for name in Adapters.__dataclass_fields__})
+
+
+def settings(**overrides: Any) -> Settings:
+    """Planner settings for tests: no waiting between publish retries."""
+    values: dict[str, Any] = {"max_work_items_per_run": 100, "publish_retry_wait_max": 0.001, **overrides}
+    return Settings(**values)
+
+
+def build_planner(fakes: Fakes, **overrides: Any) -> Container:
+    """The planner as ``bootstrap.build`` wires it, on ``fakes``."""
+    return build(fakes.adapters(), settings(**overrides))

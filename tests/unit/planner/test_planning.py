@@ -6,20 +6,23 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from planner_fakes import FakeLedger, FakePublisher, FakeRuns, FakeState, FixedClock  # type: ignore[import-not-found]
+import pytest
+from planner_fakes import FakePublisher, Fakes, FixedClock, build_planner  # type: ignore[import-not-found]
 
+from headwater.config import SourceConfig
 from headwater.contracts.messages import TaskResult, TaskStatus
 from planner.domain.sources import StoredSource
 from planner.domain.watermarks import RunStatus
-from planner.service_layer.planning import PlanningService
-from planner.service_layer.results import ResultService
-from planner.service_layer.triggers import TriggerOutcome
+from planner.service_layer.errors import Invalid, NotFound
+from planner.service_layer.outcomes import TriggerOutcome
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
-def source(window: dict[str, Any] | None = None, schedule: str = "@every 1h") -> StoredSource:
+def source(
+    window: dict[str, Any] | None = None, schedule: str = "@every 1h", source_id: str = "orders"
+) -> StoredSource:
     ingestion: dict[str, Any] = {
         "mode": "scheduled_pull",
         "schedule": schedule,
@@ -27,7 +30,8 @@ def source(window: dict[str, Any] | None = None, schedule: str = "@every 1h") ->
     }
     if window:
         ingestion["window"] = window
-    return StoredSource("orders", {"source_id": "orders", "ingestion": ingestion}, 3, "h", T0, T0)
+    config = SourceConfig.model_validate({"source_id": source_id, "ingestion": ingestion})
+    return StoredSource(source_id, config, 3, "h", T0, T0)
 
 
 WINDOW = {
@@ -41,12 +45,9 @@ WINDOW = {
 
 
 def make(publisher: FakePublisher | None = None, now: datetime = T0 + 3 * H, cap: int = 100):  # type: ignore[no-untyped-def]
-    clock = FixedClock(now)
-    runs, state = FakeRuns(), FakeState()
-    pub = publisher or FakePublisher()
-    planning = PlanningService(pub, runs, state, clock, owner="p1", global_cap=cap, publish_wait_max=0.001)
-    results = ResultService(runs, state, clock, FakeLedger())
-    return planning, results, pub, runs, state, clock
+    fakes = Fakes(publisher=publisher or FakePublisher(), clock=FixedClock(now))
+    container = build_planner(fakes, max_work_items_per_run=cap)
+    return container.planning, container.results, fakes.publisher, fakes.runs, fakes.state, fakes.clock
 
 
 async def test_windowed_trigger_publishes_one_work_item_per_window_and_advances_planned() -> None:
@@ -176,3 +177,62 @@ async def test_concurrent_triggers_in_one_replica_plan_once() -> None:
 
     assert sorted(r.outcome.value for r in results) == ["planned", "skipped", "skipped", "skipped"]
     assert len(pub.published) == 3
+
+
+async def test_concurrent_triggers_count_what_happened_in_their_own_metrics() -> None:
+    fakes = Fakes(clock=FixedClock(T0 + 3 * H))
+    planning = build_planner(fakes).planning
+
+    await asyncio.gather(*(planning.plan(source(WINDOW), manual=True) for _ in range(4)))
+
+    assert fakes.metrics.counts["runs_skipped", "reason=leased"] == 3
+    assert fakes.metrics.counts["work_items_enqueued"] == 3
+    assert "runs_failed" not in fakes.metrics.counts
+
+
+async def test_concurrent_runs_of_two_sources_fail_alike_whatever_their_interleaving() -> None:
+    fakes = Fakes(publisher=FakePublisher(fail_from=2), clock=FixedClock(T0 + 3 * H))
+    planning = build_planner(fakes).planning
+
+    results = await asyncio.gather(*(planning.plan(source(WINDOW, source_id=s), manual=False) for s in ("a", "b")))
+
+    assert [(r.outcome, r.work_items) for r in results] == [(TriggerOutcome.FAILED, 2)] * 2
+    assert sorted(t.source_id for t in fakes.publisher.published) == ["a", "a", "b", "b"]
+    failed = [fakes.runs.runs[r.run_id].task_ids[2] for r in results]
+    assert [fakes.publisher.attempts[task_id] for task_id in failed] == [4, 4]  # every try of the third item
+    assert fakes.metrics.counts["runs_failed"] == 2
+    for sid in ("a", "b"):
+        assert (await fakes.state.get(sid)).planned_until is None
+
+
+async def test_backfill_refuses_an_unwindowed_source_and_naive_times() -> None:
+    planning = make()[0]
+    with pytest.raises(Invalid, match="has no window section; nothing to backfill"):
+        await planning.backfill(source(), T0, T0 + H)
+    with pytest.raises(Invalid, match="must be timezone-aware"):
+        await planning.backfill(source(WINDOW), T0.replace(tzinfo=None), (T0 + H).replace(tzinfo=None))
+
+
+async def test_backfill_through_triggers_checks_the_source_and_the_range() -> None:
+    fakes = Fakes(clock=FixedClock(T0 + 3 * H))
+    container = build_planner(fakes)
+    with pytest.raises(NotFound, match="source 'orders' not found"):
+        await container.triggers.backfill("orders", T0, T0 + H)
+    fakes.sources.current["orders"] = source(WINDOW)
+    with pytest.raises(Invalid, match="backfill needs start < end"):
+        await container.triggers.backfill("orders", T0 + H, T0 + H)
+    out = await container.triggers.backfill("orders", T0, T0 + 2 * H)
+    assert [(r.outcome, r.work_items) for r in out] == [(TriggerOutcome.PLANNED, 2)]
+
+
+async def test_a_manual_trigger_of_an_unknown_source_is_not_found() -> None:
+    with pytest.raises(NotFound, match="source 'nope' not found"):
+        await build_planner(Fakes()).triggers.trigger("nope")
+
+
+async def test_an_unwindowed_manual_trigger_is_keyed_by_its_time() -> None:
+    fakes = Fakes(clock=FixedClock(datetime(2026, 1, 1, 6, 0, 2, 5, tzinfo=UTC)))
+    fakes.sources.current["orders"] = source()
+    result = await build_planner(fakes).triggers.trigger("orders")
+    assert result.outcome is TriggerOutcome.PLANNED
+    assert [t.task_id for t in fakes.publisher.published] == ["orders:manual-20260101T060002.000005Z"]

@@ -8,17 +8,17 @@ import pytest
 from planner_fakes import (  # type: ignore[import-not-found]
     FakeJobRegistry,
     FakePublisher,
-    FakeRuns,
+    Fakes,
     FakeScheduler,
     FakeSourceRepository,
-    FakeState,
-    FixedClock,
+    build_planner,
 )
 
 from headwater.config import SourceConfig
-from planner.bootstrap import Container, build
+from planner.bootstrap import Container
 from planner.domain.sources import ApplyStatus
-from planner.service_layer.triggers import TriggerOutcome
+from planner.service_layer.errors import NotFound
+from planner.service_layer.outcomes import TriggerOutcome
 
 
 def cfg(schedule: str = "0 6 * * *", enabled: bool = True, **extra: Any) -> SourceConfig:
@@ -37,22 +37,8 @@ def cfg(schedule: str = "0 6 * * *", enabled: bool = True, **extra: Any) -> Sour
 
 @pytest.fixture
 def app() -> tuple[Container, FakeScheduler, FakeJobRegistry, FakeSourceRepository, FakePublisher]:
-    scheduler, registry, sources, publisher = (
-        FakeScheduler(),
-        FakeJobRegistry(),
-        FakeSourceRepository(),
-        FakePublisher(),
-    )
-    container = build(
-        sources=sources,
-        registry=registry,
-        scheduler=scheduler,
-        publisher=publisher,
-        runs=FakeRuns(),
-        state=FakeState(),
-        clock=FixedClock(),
-    )
-    return container, scheduler, registry, sources, publisher
+    fakes = Fakes()
+    return build_planner(fakes), fakes.scheduler, fakes.registry, fakes.sources, fakes.publisher
 
 
 async def test_create_registers_one_job_in_dapr_form(app: Any) -> None:
@@ -107,8 +93,10 @@ async def test_disable_and_delete_remove_the_job(app: Any) -> None:
     assert scheduler.jobs == {} and await registry.list() == []
 
     await container.sources.apply(cfg())
-    assert await container.sources.delete("weather-api")
+    await container.sources.delete("weather-api")
     assert scheduler.jobs == {} and await registry.list() == []
+    with pytest.raises(NotFound, match="source 'weather-api' not found"):
+        await container.sources.delete("weather-api")
 
 
 async def test_sync_all_restores_missing_jobs_and_removes_orphans(app: Any) -> None:

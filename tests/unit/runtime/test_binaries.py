@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from headwater.runtime.binaries import (
+from headwater_ops.runtime.binaries import (
     BINARIES,
     RuntimeNotFoundError,
     download_assets,
     resolve_runtime,
 )
-from headwater.runtime.settings import RuntimeSettings
+from headwater_ops.runtime.settings import RuntimeSettings
 
 
 def _script(name: str) -> bytes:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from headwater.runtime.settings import RuntimeSettings, project_dir
-from headwater.runtime.stack import Stack
+from headwater_ops.runtime.settings import RuntimeSettings, project_dir
+from headwater_ops.runtime.stack import Stack
 
 
 def test_render_shifts_every_port_and_points_components_at_the_instance(tmp_path: Path) -> None:

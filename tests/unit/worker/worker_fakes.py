@@ -1,16 +1,26 @@
-"""In-memory fakes of the worker's ports (they enforce the same unique ids as MongoDB)."""
+"""In-memory fakes of the worker's ports: they keep domain objects under the same keys as the
+MongoDB adapters, enforce the same uniqueness and conditions, and record what happened."""
 
 from __future__ import annotations
 
-import copy
+from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from worker_fake_reads import Reads
+from worker_fake_records import Records
+from worker_fake_streams import Heads, Snapshots
 
 from headwater.config import SourceConfig
 from headwater.contracts.events import _Event
 from headwater.contracts.messages import ContentReference, TaskResult
-from worker.service_layer.ports import Claim, RecordChange, StoredRecord
+from worker.bootstrap import Adapters
+from worker.domain.audit import AuditRollback, AuditStep
+from worker.domain.dead_letters import DeadLetter
+from worker.domain.documents import DatasetVersion, Receipt, Rejection
+from worker.domain.scd2 import RecordChange
 
 
 class Clock:
@@ -24,28 +34,38 @@ class Clock:
         self.current += timedelta(seconds=seconds)
 
 
-class Raw:
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
+@dataclass
+class RawState:
+    receipt: Receipt | None
+    status: str
+    claimed_at: datetime
+    duplicates: int = 0
+    deliveries: int = 1
+    counts: dict[str, int] | None = None
+    error: str | None = None
+    occurrence: str | None = None
 
-    async def claim(self, document_id: str, meta: dict[str, Any], now: datetime, stale_after_s: float) -> Claim:
-        if document_id not in self.docs:
-            self.docs[document_id] = {**meta, "status": "processing", "claimed_at": now, "duplicates": 0}
-            return Claim("new", document_id)
-        doc = self.docs[document_id]
-        if doc["status"] == "failed":
-            doc["status"] = "processing"
-            return Claim("new", document_id)
-        if doc["status"] == "processing":
-            if doc["claimed_at"] < now - timedelta(seconds=stale_after_s):
-                doc["claimed_at"] = now
-                return Claim("new", document_id)
-            return Claim("in_progress", document_id)
-        doc["duplicates"] += 1
-        return Claim(doc["status"], document_id)
+
+class Raw:
+    """``raw_documents`` by content: the first receipt kept, the latest occurrence's state."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, RawState] = {}
+
+    async def begin(self, receipt: Receipt, occurrence: str, now: datetime) -> None:
+        doc = self.docs.get(receipt.document_id)
+        if doc is None:
+            self.docs[receipt.document_id] = RawState(receipt, "processing", now, occurrence=occurrence)
+            return
+        doc.status, doc.claimed_at, doc.occurrence, doc.deliveries = "processing", now, occurrence, doc.deliveries + 1
+
+    async def count_duplicate(self, document_id: str) -> None:
+        if document_id in self.docs:
+            self.docs[document_id].duplicates += 1
 
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None:
-        self.docs[document_id].update(status=status, counts=counts, error=error)
+        doc = self.docs[document_id]
+        doc.status, doc.counts, doc.error = status, counts, error
 
 
 class Blobs:
@@ -74,56 +94,18 @@ class Configs:
         return max(versions)
 
 
-class Records:
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.versions: dict[str, dict[str, Any]] = {}
-
-    async def current(self, source_id: str, keys: list[str]) -> dict[str, StoredRecord]:
-        return {
-            d["natural_key"]: StoredRecord(
-                d["natural_key"], d["version"], d["content_hash"], d["valid_from"], d["data"], d.get("dataset_version")
-            )
-            for k in keys
-            if (d := self.rows.get(f"{source_id}:{k}"))
-        }
-
-    async def archive(self, source_id: str, versions: list[dict[str, Any]]) -> None:
-        for v in versions:
-            self.versions.setdefault(v["_id"], copy.deepcopy(v))
-
-    async def set_current(self, source_id: str, pointers: list[tuple[dict[str, Any], int | None]]) -> int:
-        moved = 0
-        for doc, expected in pointers:
-            existing = self.rows.get(doc["_id"])
-            if (expected is None and existing is None) or (existing and existing["version"] == expected):
-                self.rows[doc["_id"]] = copy.deepcopy(doc)
-                moved += 1
-        return moved
-
-    async def get_version(self, source_id: str, natural_key: str, version: int) -> dict[str, Any] | None:
-        return copy.deepcopy(self.versions.get(f"{source_id}:{natural_key}:v{version}"))
-
-    async def remove_current(self, source_id: str, natural_key: str, expected_version: int) -> bool:
-        doc = self.rows.get(f"{source_id}:{natural_key}")
-        if doc and doc["version"] == expected_version:
-            del self.rows[f"{source_id}:{natural_key}"]
-            return True
-        return False
-
-
 class Log:
     def __init__(self) -> None:
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, Rejection] = {}
 
-    async def write(self, entries: list[dict[str, Any]]) -> None:
+    async def write(self, entries: list[Rejection]) -> None:
         for e in entries:
-            self.entries.setdefault(e["_id"], e)
+            self.entries.setdefault(e.key, e)
 
 
 class Datasets:
     def __init__(self) -> None:
-        self.versions: dict[str, dict[str, Any]] = {}
+        self.versions: dict[str, DatasetVersion] = {}
         self.batches: dict[str, list[RecordChange]] = {}
 
     async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None:
@@ -135,26 +117,26 @@ class Datasets:
             for change in self.batches[key]:
                 yield change
 
-    async def record(self, version: dict[str, Any]) -> None:
-        self.versions[version["_id"]] = copy.deepcopy(version)
+    async def record(self, version: DatasetVersion) -> None:
+        self.versions[version.version_id] = version
 
-    async def get(self, version_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.versions.get(version_id))
+    async def get(self, version_id: str) -> DatasetVersion | None:
+        return self.versions.get(version_id)
 
     async def mark_rolled_back(self, version_id: str, at: datetime) -> bool:
-        v = self.versions[version_id]
-        if v.get("rolled_back_at"):
+        v = self.versions.get(version_id)
+        if v is None or v.rolled_back_at:
             return False
-        v["rolled_back_at"] = at
+        self.versions[version_id] = replace(v, rolled_back_at=at)
         return True
 
 
 class Audit:
     def __init__(self) -> None:
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, AuditStep | AuditRollback] = {}
 
-    async def write(self, entry: dict[str, Any]) -> None:
-        self.entries.setdefault(entry["_id"], entry)
+    async def write(self, entry: AuditStep | AuditRollback) -> None:
+        self.entries.setdefault(entry.key, entry)
 
 
 class Events:
@@ -178,19 +160,23 @@ class Results:
 
 class Letters:
     def __init__(self) -> None:
-        self.letters: dict[str, dict[str, Any]] = {}
+        self.letters: dict[str, DeadLetter] = {}
 
-    async def add(self, letter: dict[str, Any]) -> None:
-        self.letters.setdefault(letter["_id"], letter)
+    async def add(self, letter: DeadLetter) -> None:
+        self.letters.setdefault(letter.letter_id, letter)
 
-    async def list(self, include_replayed: bool, limit: int) -> list[dict[str, Any]]:
-        return [v for v in self.letters.values() if include_replayed or not v["replayed_at"]][:limit]
+    async def list(self, include_replayed: bool, limit: int) -> list[DeadLetter]:
+        kept = sorted(self.letters.values(), key=lambda d: d.received_at)
+        return [d for d in kept if include_replayed or not d.replayed_at][:limit]
 
-    async def get(self, letter_id: str) -> dict[str, Any] | None:
+    async def get(self, letter_id: str) -> DeadLetter | None:
         return self.letters.get(letter_id)
 
     async def mark_replayed(self, letter_id: str, at: datetime) -> bool:
-        self.letters[letter_id]["replayed_at"] = at
+        letter = self.letters.get(letter_id)
+        if letter is None or letter.replayed_at is not None:
+            return False
+        self.letters[letter_id] = replace(letter, replayed_at=at)
         return True
 
 
@@ -200,3 +186,61 @@ class Republisher:
 
     async def republish(self, topic: str, data: dict[str, Any]) -> None:
         self.sent.append((topic, data))
+
+
+class Metrics:
+    """Counts per instance (never the process-wide OpenTelemetry counters), so tests running
+    in any order or concurrently see only their own."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+
+    def count(self, name: str, amount: int, **attributes: str) -> None:
+        self.counts[(name, tuple(sorted(attributes.items())))] += amount
+
+    def total(self, name: str) -> int:
+        return sum(n for (counted, _), n in self.counts.items() if counted == name)
+
+    def snapshot(self) -> dict[str, int]:
+        return {f"headwater.worker.{name}": self.total(name) for name in sorted({n for n, _ in self.counts})}
+
+
+class Tokens:
+    def __init__(self, token: str | None = "secret") -> None:
+        self.value = token
+
+    async def token(self) -> str | None:
+        return self.value
+
+
+class FakeAdapters:
+    """Every fake, reachable by name, and the ``Adapters`` that hand them to ``build``."""
+
+    def __init__(self, configs: dict[tuple[str, int], SourceConfig]) -> None:
+        self.clock, self.raw, self.records, self.log = Clock(), Raw(), Records(), Log()
+        self.heads, self.snapshots = Heads(), Snapshots()
+        self.datasets, self.audit, self.events, self.results = Datasets(), Audit(), Events(), Results()
+        self.letters, self.republisher, self.blobs = Letters(), Republisher(), Blobs()
+        self.configs, self.metrics, self.tokens = Configs(configs), Metrics(), Tokens()
+        self.reads = Reads(self.raw, self.records, self.log, self.audit)
+
+    def adapters(self) -> Adapters:
+        return Adapters(
+            raw=self.raw,
+            heads=self.heads,
+            snapshots=self.snapshots,
+            blobs=self.blobs,
+            configs=self.configs,
+            records=self.records,
+            parsing_log=self.log,
+            datasets=self.datasets,
+            audit=self.audit,
+            events=self.events,
+            results=self.results,
+            letters=self.letters,
+            republisher=self.republisher,
+            reads=self.reads,
+            clock=self.clock,
+            metrics=self.metrics,
+            tokens=self.tokens,
+        )

@@ -1,4 +1,8 @@
-"""The example data server: price lists, a paginated API, a Sheets response, orders."""
+"""The example data server: price lists, a paginated API, a Sheets response, orders.
+
+It stands in for the example sources' external APIs, offline; ``headwater demo`` points
+the sources at it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Header, HTTPException, Query, Response
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response
 
 PRODUCTS = [
     {"sku": f"SKU-{i:03d}", "title": f"Product {i}", "pricing": {"amount": round(2.5 * i, 2), "currency": "EUR"}}
@@ -32,6 +36,8 @@ INVENTORY = [
     ["INV-4", "Ladder", "7"],
 ]
 
+router = APIRouter()
+
 
 def _secret(group: str) -> str | None:
     path = os.environ.get("DEMO_SECRETS_FILE")
@@ -42,71 +48,78 @@ def _secret(group: str) -> str | None:
 
 def create_app() -> FastAPI:
     app = FastAPI(title="headwater demo data")
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/v1/forecast")
-    async def forecast(hourly: str = "") -> dict[str, Any]:
-        return {
-            "latitude": 52.5,
-            "longitude": 13.4,
-            "hourly_units": {"temperature_2m": "°C"},
-            "hourly": {"time": ["2026-11-25T00:00", "2026-11-25T01:00"], "temperature_2m": [3.1, 2.8]},
-            "requested": hourly.split(","),
-        }
-
-    @app.get("/v1/products")
-    async def products(
-        page: int = 1, per_page: int = 10, status: str = "active", x_api_key: str | None = Header(default=None)
-    ) -> dict[str, Any]:
-        if x_api_key is None or x_api_key != _secret("products-api"):
-            raise HTTPException(401, "missing or wrong X-API-Key")
-        start = (page - 1) * per_page
-        return {"page": page, "items": PRODUCTS[start : start + per_page]}
-
-    @app.get("/exports/pricelist.csv")
-    async def pricelist_csv() -> Response:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["Product Code", "Description", "Unit Price", "Currency", "Material"])
-        writer.writerows(PRICE_ROWS)
-        return Response(out.getvalue(), media_type="text/csv")
-
-    @app.get("/exports/pricelist.xlsx")
-    async def pricelist_xlsx() -> Response:
-        from openpyxl import Workbook
-
-        book = Workbook()
-        book.active.title = "Notes"
-        book.active.append(["Prices are on the sheet 'Prices'"])
-        sheet = book.create_sheet("Prices")
-        sheet.append(["Article No.", "Name", "Price", "Currency"])
-        for sku, name, price, currency, _ in PRICE_ROWS:
-            sheet.append([sku.replace("A-", "X-"), name, price, currency])
-        buf = io.BytesIO()
-        book.save(buf)
-        return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-    @app.get("/v4/spreadsheets/{sheet_id}/values/{cell_range}")
-    async def sheet_values(sheet_id: str, cell_range: str, key: str = Query("")) -> dict[str, Any]:
-        if key != _secret("google-sheets"):
-            raise HTTPException(403, "API key not valid")
-        return {"range": cell_range, "majorDimension": "ROWS", "values": INVENTORY}
-
-    @app.get("/v1/orders")
-    async def orders(updated_from: str, updated_to: str, cursor: str | None = None) -> dict[str, Any]:
-        start = datetime.fromisoformat(updated_from.replace("Z", "+00:00"))
-        minutes = 0 if cursor is None else 30
-        batch = [
-            {
-                "order_id": f"O-{(start + timedelta(minutes=minutes + m)).strftime('%Y%m%d%H%M')}",
-                "amount": 10 + m,
-                "placed_at": (start + timedelta(minutes=minutes + m)).isoformat(),
-            }
-            for m in (0, 15)
-        ]
-        return {"orders": batch, "next_cursor": "second-half" if cursor is None else None}
-
+    app.include_router(router)
     return app
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/v1/forecast")
+async def forecast(hourly: str = "") -> dict[str, Any]:
+    return {
+        "latitude": 52.5,
+        "longitude": 13.4,
+        "hourly_units": {"temperature_2m": "°C"},
+        "hourly": {"time": ["2026-11-25T00:00", "2026-11-25T01:00"], "temperature_2m": [3.1, 2.8]},
+        "requested": hourly.split(","),
+    }
+
+
+@router.get("/v1/products")
+async def products(
+    page: int = 1, per_page: int = 10, status: str = "active", x_api_key: str | None = Header(default=None)
+) -> dict[str, Any]:
+    if x_api_key is None or x_api_key != _secret("products-api"):
+        raise HTTPException(401, "missing or wrong X-API-Key")
+    start = (page - 1) * per_page
+    return {"page": page, "items": PRODUCTS[start : start + per_page]}
+
+
+@router.get("/exports/pricelist.csv")
+async def pricelist_csv() -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Product Code", "Description", "Unit Price", "Currency", "Material"])
+    writer.writerows(PRICE_ROWS)
+    return Response(out.getvalue(), media_type="text/csv")
+
+
+@router.get("/exports/pricelist.xlsx")
+async def pricelist_xlsx() -> Response:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Notes"
+    book.active.append(["Prices are on the sheet 'Prices'"])
+    sheet = book.create_sheet("Prices")
+    sheet.append(["Article No.", "Name", "Price", "Currency"])
+    for sku, name, price, currency, _ in PRICE_ROWS:
+        sheet.append([sku.replace("A-", "X-"), name, price, currency])
+    buf = io.BytesIO()
+    book.save(buf)
+    return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@router.get("/v4/spreadsheets/{sheet_id}/values/{cell_range}")
+async def sheet_values(sheet_id: str, cell_range: str, key: str = Query("")) -> dict[str, Any]:
+    if key != _secret("google-sheets"):
+        raise HTTPException(403, "API key not valid")
+    return {"range": cell_range, "majorDimension": "ROWS", "values": INVENTORY}
+
+
+@router.get("/v1/orders")
+async def orders(updated_from: str, updated_to: str, cursor: str | None = None) -> dict[str, Any]:
+    start = datetime.fromisoformat(updated_from.replace("Z", "+00:00"))
+    minutes = 0 if cursor is None else 30
+    batch = [
+        {
+            "order_id": f"O-{(start + timedelta(minutes=minutes + m)).strftime('%Y%m%d%H%M')}",
+            "amount": 10 + m,
+            "placed_at": (start + timedelta(minutes=minutes + m)).isoformat(),
+        }
+        for m in (0, 15)
+    ]
+    return {"orders": batch, "next_cursor": "second-half" if cursor is None else None}

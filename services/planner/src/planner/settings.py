@@ -1,5 +1,7 @@
 """Settings of the planner service (environment, see headwater.edge.settings)."""
 
+from pydantic import Field
+
 from headwater.edge.settings import ServiceSettings
 
 __all__ = ["Settings"]
@@ -8,4 +10,9 @@ __all__ = ["Settings"]
 class Settings(ServiceSettings):
     """Planner settings (``HEADWATER_*``)."""
 
-    max_work_items_per_run: int = 100
+    max_work_items_per_run: int = Field(default=100, ge=1)
+    """global cap on the work items of one run (each source's ``max_slices_per_run`` applies too)"""
+    publish_attempts: int = Field(default=4, ge=1)
+    """tries per work item before the run is marked failed"""
+    publish_retry_wait_max: float = Field(default=3.0, gt=0)
+    """longest wait between two tries, in seconds (exponential backoff with jitter up to it)"""

@@ -1,7 +1,7 @@
 """JSON Schema of the source config (committed at schemas/source-config.schema.json).
 
 Editors use it through the ``# yaml-language-server: $schema=...`` line of each config.
-Regenerate it with ``make schema`` (``python -m headwater.config.schema``).
+Regenerate it with ``make schema`` (``python -m headwater_ops.schema``).
 """
 
 from __future__ import annotations

@@ -45,7 +45,10 @@ def check_timezone(zone: str) -> str:
 
 
 def go_duration_seconds(text: str) -> float | None:
-    """Seconds in a Go duration (``30s``, ``1h30m``, ``1.5h``), or None when it is not one."""
+    """Seconds in a Go duration (``30s``, ``1h30m``, ``1.5h``, ``.5h``, ``1500ms``), or None when it is not one.
+
+    The one parser of ``@every`` durations: config validation and the planner's tick keys use it.
+    Units ``ns us µs ms s m h`` (no ``d``), fractions allowed, no sign, no spaces."""
     pos, total = 0, 0.0
     for match in _GO_PART.finditer(text):
         if match.start() != pos:

@@ -46,17 +46,21 @@ class DocumentStored(_Event):
 
 
 class DocumentDuplicate(_Event):
-    """A document whose content was already stored arrived again; it was not re-parsed."""
+    """A document that was not parsed: its content is what its stream (the same request) last
+    delivered (``same_content``), or it was fetched before the stream's latest document and
+    arrived late (``superseded``)."""
 
     type: Literal["document.duplicate"] = "document.duplicate"
     task_id: str
     document_id: str
     content_hash: str
+    reason: Literal["same_content", "superseded"] = "same_content"
 
 
 class RecordsChanged(_Event):
-    """Records created or changed by one document, in batches of at most ``events.records_changed_batch``
-    keys (``batch`` counts from 1; ``last`` marks the final batch of the document)."""
+    """Records created, changed or deleted by one dataset version, in batches of at most
+    ``events.records_changed_batch`` keys (``batch`` counts from 1; ``last`` marks the final batch).
+    ``deleted``: keys a complete snapshot no longer holds (``store.mode: snapshot``)."""
 
     type: Literal["records.changed"] = "records.changed"
     dataset_version: str
@@ -64,6 +68,7 @@ class RecordsChanged(_Event):
     last: bool
     created: list[str]
     updated: list[str]
+    deleted: list[str] = Field(default_factory=list)
 
 
 class RecordsRolledBack(_Event):

@@ -94,7 +94,17 @@ class RawDocument(_Message):
     reference: ContentReference | None = None
     linkage: dict[str, Any] = Field(default_factory=dict)
     fetched_at: datetime
-    documents_in_task: int | None = None
+    documents_in_task: int | None = Field(
+        default=None,
+        description="on the last document a task publishes: how many documents the task published in all",
+    )
+    snapshot_complete: bool | None = Field(
+        default=None,
+        description=(
+            "on the last document a task publishes: true when every item and page of the task was fetched, "
+            "false when any failed; null (unknown) never lets a snapshot-mode source delete records"
+        ),
+    )
 
 
 class TaskStatus(StrEnum):

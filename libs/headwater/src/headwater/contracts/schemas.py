@@ -41,12 +41,37 @@ def committed_event_schemas(root: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+_COMMANDS: dict[str, type[BaseModel]] = {"FetchTask": FetchTask, "RawDocument": RawDocument, "TaskResult": TaskResult}
+_DESCRIPTION = (
+    "Messages on Headwater's Dapr pub/sub topics. Every message is the data of a "
+    "CloudEvent 1.0; domain events carry an idempotency_key (also the CloudEvent "
+    "id) so subscribers can drop repeats of at-least-once delivery."
+)
+
+
 def asyncapi_document() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of every topic: domain events and the services' commands."""
+    messages = {**_event_messages(), **_command_messages()}
+    channels = _channels([k for k in messages if k not in _COMMANDS])
+    operations = {
+        f"receive_{c.replace('-', '_')}": {"action": "receive", "channel": {"$ref": f"#/channels/{c}"}}
+        for c in channels
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "Headwater events", "version": "1.0.0", "description": _DESCRIPTION},
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+def _event_messages() -> dict[str, Any]:
     messages: dict[str, Any] = {}
     for name, schema in event_schemas().items():
-        key = name.replace(".", "_")
         body = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
-        messages[key] = {
+        messages[name.replace(".", "_")] = {
             "name": name,
             "title": schema.get("title", name),
             "summary": schema.get("description", ""),
@@ -54,50 +79,33 @@ def asyncapi_document() -> dict[str, Any]:
             "headers": {"type": "object", "properties": {"type": {"const": name}}},
             "payload": body,
         }
-    commands: dict[str, type[BaseModel]] = {
-        "FetchTask": FetchTask,
-        "RawDocument": RawDocument,
-        "TaskResult": TaskResult,
-    }
-    for key, model in commands.items():
-        messages[key] = {
+    return messages
+
+
+def _command_messages() -> dict[str, Any]:
+    return {
+        key: {
             "name": key,
             "contentType": "application/json",
             "payload": model.model_json_schema(mode="serialization", by_alias=True),
         }
-    channels = {
+        for key, model in _COMMANDS.items()
+    }
+
+
+def _channels(event_keys: list[str]) -> dict[str, Any]:
+    def refs(*keys: str) -> dict[str, Any]:
+        return {k: {"$ref": f"#/components/messages/{k}"} for k in keys}
+
+    return {
         "ingestion-events": {
             "address": INGESTION_EVENTS,
             "description": "Domain events (CloudEvents via Dapr pub/sub)",
-            "messages": {k: {"$ref": f"#/components/messages/{k}"} for k in messages if k not in commands},
+            "messages": refs(*event_keys),
         },
-        "work-items": {"address": WORK_ITEMS, "messages": {"FetchTask": {"$ref": "#/components/messages/FetchTask"}}},
-        "raw-documents": {
-            "address": RAW_DOCUMENTS,
-            "messages": {"RawDocument": {"$ref": "#/components/messages/RawDocument"}},
-        },
-        "task-results": {
-            "address": TASK_RESULTS,
-            "messages": {"TaskResult": {"$ref": "#/components/messages/TaskResult"}},
-        },
-    }
-    operations = {
-        f"receive_{c.replace('-', '_')}": {"action": "receive", "channel": {"$ref": f"#/channels/{c}"}}
-        for c in channels
-    }
-    return {
-        "asyncapi": "3.0.0",
-        "info": {
-            "title": "Headwater events",
-            "version": "1.0.0",
-            "description": "Messages on Headwater's Dapr pub/sub topics. Every message is the data of a "
-            "CloudEvent 1.0; domain events carry an idempotency_key (also the CloudEvent "
-            "id) so subscribers can drop repeats of at-least-once delivery.",
-        },
-        "defaultContentType": "application/json",
-        "channels": channels,
-        "operations": operations,
-        "components": {"messages": messages},
+        "work-items": {"address": WORK_ITEMS, "messages": refs("FetchTask")},
+        "raw-documents": {"address": RAW_DOCUMENTS, "messages": refs("RawDocument")},
+        "task-results": {"address": TASK_RESULTS, "messages": refs("TaskResult")},
     }
 
 

@@ -11,6 +11,10 @@ Error taxonomy (how a handler's outcome reaches Dapr):
 - ``Outcome.DROP`` — the message can never succeed (malformed, fails its contract): Dapr
   moves it to the dead-letter topic at once.
 An exception escaping a handler counts as RETRY.
+
+Not ``dapr.ext.fastapi.DaprApp``: its entries always carry a ``metadata`` key, its decorator
+returns ``None`` and it would add the Dapr SDK to every service for a list and a GET route
+(README, "Dependencies").
 """
 
 from __future__ import annotations

@@ -1,11 +1,18 @@
-"""The aiohttp implementation of the ``HttpClient`` and ``TokenFetcher`` ports (the one
-``entrypoints/app.py`` wires today; ``http_fetcher.HttpxFetcher`` is the httpx one).
+"""The aiohttp implementation of the ``HttpClient`` and ``TokenFetcher`` ports — the platform's
+one HTTP adapter (``bootstrap.connect`` wires it).
 
-Same limits as the httpx adapter: every hop's host is checked before sending, and every new
-connection at connect time by ``GuardedResolver`` (the addresses checked are the ones
-connected to); redirects are followed by hand, dropping credential headers when the origin
-changes; the raw body is decoded by ``BoundedDecoder`` under the decoded-size limit; one
-deadline covers the whole exchange.
+``AiohttpFetcher`` takes a session from ``new_session(resolver)`` and the same resolver, and
+adds the platform's limits:
+
+- SSRF: before every hop the host is resolved and checked by ``domain.ssrf.check_address``
+  with the request's allowlist (a cloud metadata name is refused without asking DNS).
+  Redirects are followed by hand, at most ``max_redirects``, each one re-checked; credential
+  headers are dropped when a redirect changes origin. The session's connector checks again
+  at connect time (``GuardedResolver``): the addresses checked are the addresses connected
+  to, so DNS rebinding between the two is of no use.
+- Size: the raw body is streamed and decoded here (``BoundedDecoder``); reading stops as
+  soon as the decoded size passes ``max_bytes``.
+- Time: one deadline (``timeout``) for the whole exchange, redirects and body included.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
 
 from collection_model.adapters.decoding import ACCEPT_ENCODING, BoundedDecoder
 from collection_model.domain.errors import (
@@ -31,7 +37,7 @@ from collection_model.domain.errors import (
     TransientFetchError,
 )
 from collection_model.domain.retry_policy import is_retryable_status
-from collection_model.domain.ssrf import Allowlist, check_address
+from collection_model.domain.ssrf import Allowlist, check_address, check_hostname
 from collection_model.service_layer.ports import HttpResponse
 
 __all__ = ["AiohttpFetcher", "AiohttpTokenFetcher", "GuardedResolver", "new_session"]
@@ -45,8 +51,8 @@ _allowlist: contextvars.ContextVar[Allowlist] = contextvars.ContextVar("aiohttp_
 class GuardedResolver(AbstractResolver):
     """Resolves, then refuses non-public addresses unless the current request's allowlist admits them."""
 
-    def __init__(self, inner: AbstractResolver | None = None) -> None:
-        self._inner = inner or ThreadedResolver()
+    def __init__(self, inner: AbstractResolver) -> None:
+        self._inner = inner
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -64,6 +70,7 @@ class GuardedResolver(AbstractResolver):
                 }
             ]
         except ValueError:
+            check_hostname(host, _allowlist.get())  # a metadata name is refused without asking DNS
             try:
                 results = await self._inner.resolve(host, port, family)
             except OSError as exc:
@@ -75,8 +82,10 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def new_session(resolver: AbstractResolver | None = None, limit: int = 200) -> aiohttp.ClientSession:
-    """The fetcher's session: guarded resolution, raw bodies (decoded by us), bounded pool."""
+def new_session(resolver: AbstractResolver, limit: int = 200) -> aiohttp.ClientSession:
+    """The fetcher's session (open it in the app's lifespan): connections through
+    ``GuardedResolver(resolver)``, raw bodies (decoded by us), a bounded pool, no proxies
+    from the environment. ``ThreadedResolver()`` in production (``getaddrinfo``)."""
     connector = aiohttp.TCPConnector(
         resolver=GuardedResolver(resolver), limit=limit, limit_per_host=limit, use_dns_cache=False
     )
@@ -94,7 +103,8 @@ def _origin(url: str) -> tuple[str, str | None, int | None]:
 
 
 class AiohttpFetcher:
-    def __init__(self, session: aiohttp.ClientSession, resolver: AbstractResolver | None = None) -> None:
+    def __init__(self, session: aiohttp.ClientSession, resolver: AbstractResolver) -> None:
+        """``session`` from ``new_session``; ``resolver`` serves the per-hop check (the session's own)."""
         self._session = session
         self._guard = GuardedResolver(resolver)
 
@@ -170,10 +180,11 @@ class AiohttpFetcher:
 
 
 class AiohttpTokenFetcher:
-    """OAuth2 client credentials (RFC 6749 §4.4); the token URL passes the same SSRF guard."""
+    """OAuth2 client credentials (RFC 6749 §4.4, client authentication by HTTP Basic); the token
+    URL passes the same SSRF guard, size and time limits as any fetch."""
 
-    def __init__(self, session: aiohttp.ClientSession, timeout: float = 30.0) -> None:
-        self._fetcher = AiohttpFetcher(session)
+    def __init__(self, fetcher: AiohttpFetcher, timeout: float = 30.0) -> None:
+        self._fetcher = fetcher
         self._timeout = timeout
 
     async def client_credentials(

@@ -1,7 +1,8 @@
 """Safe request templates: ``{item.<f>}``, ``{window.from}``, ``{window.to}``, ``{linkage.<f>}``.
 
-A small tokenizer splits a template into literal text and variables — never ``str.format``,
-which could reach attributes (``{item.__class__}``). Each value is encoded for the place it
+The platform's one tokenizer (``headwater.config.templates.tokenize``, shared with config
+validation) splits a template into literal text and variables — never ``str.format``, which
+could reach attributes (``{item.__class__}``). Each value is encoded for the place it
 lands in: percent-encoded with nothing safe in a path segment or a query value, checked for
 CR/LF in a header. After rendering, the URL must keep the scheme, host and port of
 ``base_url``, carry no user info, fragment, control character or dot segment: a value such
@@ -20,6 +21,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from collection_model.domain.errors import TemplateError
+from headwater.config.templates import ALLOWED_FORMS, TemplateSyntaxError, Token, is_known_variable
+from headwater.config.templates import tokenize as split_template
 
 __all__ = [
     "Place",
@@ -34,10 +37,8 @@ __all__ = [
     "with_params",
 ]
 
-_VARIABLE = re.compile(r"(item|linkage)\.[A-Za-z_][A-Za-z0-9_]*|window\.(from|to)")
 _UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")
 _DOT_SEGMENT = re.compile(r"^(\.|%2e){1,2}$", re.IGNORECASE)
-ALLOWED = "{item.<field>}, {window.from}, {window.to}, {linkage.<field>}"
 
 
 class Place(Enum):
@@ -48,41 +49,16 @@ class Place(Enum):
     HEADER = "header"  # as is, but CR, LF and NUL are refused
 
 
-@dataclass(frozen=True)
-class Token:
-    text: str
-    is_variable: bool = False
-
-
 def tokenize(template: str) -> list[Token]:
-    """Literal text and variables; ``{{`` and ``}}`` are literal braces."""
-    tokens: list[Token] = []
-    literal: list[str] = []
-    i = 0
-    while i < len(template):
-        pair = template[i : i + 2]
-        if pair in ("{{", "}}"):
-            literal.append(pair[0])
-            i += 2
-        elif template[i] == "{":
-            end = template.find("}", i)
-            if end < 0:
-                raise TemplateError(f"unclosed '{{' in template {template!r}")
-            name = template[i + 1 : end].strip()
-            if not _VARIABLE.fullmatch(name):
-                raise TemplateError(f"unknown template variable {{{name}}}; allowed: {ALLOWED}")
-            if literal:
-                tokens.append(Token("".join(literal)))
-                literal = []
-            tokens.append(Token(name, is_variable=True))
-            i = end + 1
-        elif template[i] == "}":
-            raise TemplateError(f"single '}}' in template {template!r}; write '}}}}' for a literal brace")
-        else:
-            literal.append(template[i])
-            i += 1
-    if literal:
-        tokens.append(Token("".join(literal)))
+    """Literal text and variables, by the platform's one tokenizer (``headwater.config.templates``,
+    which also validates configs); a variable that is not one of the four forms is refused."""
+    try:
+        tokens = split_template(template)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(str(exc)) from None
+    for token in tokens:
+        if token.is_variable and not is_known_variable(token.text):
+            raise TemplateError(f"unknown template variable {{{token.text}}}; allowed: {ALLOWED_FORMS}")
     return tokens
 
 

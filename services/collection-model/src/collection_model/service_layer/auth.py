@@ -1,8 +1,9 @@
 """Credentials for a request, from the secret store at use time.
 
 Every secret value read (and every token and derived header value) is registered with the
-``SecretMasker``, which scrubs error texts and — through its hook into the log pipeline —
-log fields. Nothing is stored except an OAuth2 access token, in memory, until it expires.
+``SecretMasker``, which scrubs error texts and — through its ``on_register`` hook, which
+``bootstrap.build`` points at the ``SecretLog`` port — log fields. Nothing is stored except
+an OAuth2 access token, in memory, until it expires.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from collection_model.domain import auth
 from collection_model.domain.auth import Credentials, TokenCache
 from collection_model.domain.errors import CredentialError
 from collection_model.domain.masking import SecretMasker
-from collection_model.service_layer.ports import Clock, SecretProvider, SystemClock, TokenFetcher
+from collection_model.service_layer.ports import Clock, SecretProvider, TokenFetcher
 from headwater.config import RequestSpec
-from headwater.edge.logging import secrets as log_secrets
 
 __all__ = ["Authenticator"]
 
@@ -26,16 +26,16 @@ class Authenticator:
         self,
         secrets: SecretProvider,
         tokens: TokenFetcher,
+        clock: Clock,
+        masker: SecretMasker,
         *,
-        clock: Clock | None = None,
-        masker: SecretMasker | None = None,
         token_margin_seconds: float = 30.0,
     ) -> None:
-        """``masker`` defaults to one that also feeds the log pipeline's registry."""
+        """``masker`` receives every secret value, token and derived header value."""
         self._secrets = secrets
         self._tokens = tokens
-        self._clock = clock or SystemClock()
-        self.masker = masker or SecretMasker(on_register=log_secrets.register)
+        self._clock = clock
+        self.masker = masker
         self._cache = TokenCache(token_margin_seconds)
         self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
 

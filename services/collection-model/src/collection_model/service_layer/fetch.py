@@ -36,7 +36,6 @@ from collection_model.service_layer.ports import (
     HttpClient,
     HttpResponse,
     ItemSource,
-    SystemClock,
 )
 from collection_model.service_layer.retrying import call_with_retries
 from headwater.config import IterationSpec, RequestSpec, RetrySpec
@@ -118,8 +117,8 @@ class FetchService:
         http: HttpClient,
         items: ItemSource,
         auth: Authenticator,
+        clock: Clock,
         *,
-        clock: Clock | None = None,
         platform_allowlist: Collection[str] = (),
     ) -> None:
         """``platform_allowlist`` is added to every source's ``allow_private_hosts``."""
@@ -127,7 +126,7 @@ class FetchService:
         self._items = items
         self._auth = auth
         self._masker = auth.masker
-        self._clock = clock or SystemClock()
+        self._clock = clock
         self._platform_allow = tuple(platform_allowlist)
         self._buckets: dict[tuple[str, float], TokenBucket] = {}
 

@@ -1,29 +1,35 @@
-"""collection-model's ports: HTTP fetching, secrets, the OAuth2 token endpoint, the MCP item
-source, where documents go, and time.
+"""collection-model's ports — every Protocol the service layer depends on: HTTP fetching, the
+OAuth2 token endpoint, secrets and the log masker, the MCP item source, source configs,
+publishing, the operator API token, and time. ``bootstrap.Adapters`` holds one of each.
 
 The HTTP port is one exchange with the platform's limits, not a transport: its adapter
-(``adapters.http_fetcher.HttpxFetcher``) takes an ``httpx.AsyncClient`` in its constructor,
-and tests give that client an ``httpx.MockTransport``.
+(``adapters.aiohttp_fetcher.AiohttpFetcher``) takes an ``aiohttp.ClientSession`` and a
+resolver in its constructor; unit tests run it against a local aiohttp server.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
+from headwater.config import SourceConfig
+from headwater.contracts.messages import FetchTask, TaskResult
+
 __all__ = [
+    "ApiTokens",
     "Clock",
+    "ConfigSource",
+    "DocumentEntry",
     "DocumentSink",
     "FetchedDocument",
     "HttpClient",
     "HttpResponse",
     "ItemSource",
+    "Publisher",
+    "SecretLog",
     "SecretProvider",
-    "SystemClock",
     "TokenFetcher",
 ]
 
@@ -117,14 +123,43 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None: ...
 
 
-class SystemClock:
-    """The real clock."""
+class SecretLog(Protocol):
+    """The log pipeline's registry of secret values: anything logged is scrubbed of them."""
 
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+    def register(self, value: str) -> None: ...
 
-    def monotonic(self) -> float:
-        return time.monotonic()
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+class ConfigSource(Protocol):
+    """Source configs by id and version (the planner, through service invocation)."""
+
+    async def get(self, source_id: str, version: int) -> SourceConfig:
+        """That version of the config (immutable once stored). Raises LookupError when unknown."""
+        ...
+
+    async def latest_version(self, source_id: str) -> int:
+        """The source's current version. Raises LookupError when the source is unknown."""
+        ...
+
+
+DocumentEntry = tuple[str, bytes, str, dict[str, Any]]  # document key, content, content type, linkage
+
+
+class Publisher(Protocol):
+    """``raw-documents`` and ``task-results`` (Dapr pub/sub in production). A failure raises,
+    and the work item is redelivered (the worker de-duplicates)."""
+
+    async def publish_document(
+        self, task: FetchTask, document_key: str, content: bytes, content_type: str, linkage: dict[str, Any]
+    ) -> None: ...
+
+    async def publish_documents(self, task: FetchTask, docs: list[DocumentEntry]) -> None:
+        """Many documents of one task in one bulk publish."""
+        ...
+
+    async def publish_result(self, result: TaskResult) -> None: ...
+
+
+class ApiTokens(Protocol):
+    """The operator API token the upload route checks (settings, else the Dapr secret store)."""
+
+    async def token(self) -> str | None: ...

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 import structlog
 
 from collection_model.service_layer.fetch import FetchJob, FetchService
-from collection_model.service_layer.ports import FetchedDocument
-from headwater.config import SourceConfig
+from collection_model.service_layer.ports import ConfigSource, DocumentEntry, FetchedDocument, Publisher
 from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus
 
-__all__ = ["ConfigSource", "Publisher", "WorkHandler"]
+__all__ = ["WorkHandler"]
 
 log = structlog.get_logger(__name__)
-
-
-class ConfigSource(Protocol):
-    async def get(self, source_id: str, version: int) -> SourceConfig: ...
-
-
-class Publisher(Protocol):
-    async def publish_document(
-        self, task: FetchTask, document_key: str, content: bytes, content_type: str, linkage: dict[str, Any]
-    ) -> None: ...
-
-    async def publish_documents(self, task: FetchTask, docs: list[tuple[str, bytes, str, dict[str, Any]]]) -> None: ...
-
-    async def publish_result(self, result: TaskResult) -> None: ...
 
 
 class _TaskSink:
@@ -39,7 +22,7 @@ class _TaskSink:
         self, task: FetchTask, publisher: Publisher, batch: int = 50, max_bytes: int = 4 * 1024 * 1024
     ) -> None:
         self._task, self._publisher, self._batch, self._max = task, publisher, batch, max_bytes
-        self._docs: list[tuple[str, bytes, str, dict[str, Any]]] = []
+        self._docs: list[DocumentEntry] = []
         self._bytes = 0
 
     async def emit(self, doc: FetchedDocument) -> None:

@@ -18,26 +18,11 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
 from headwater.edge.mongo import is_duplicate_key, retry_transient, upsert_retrying
+from planner.adapters.mongo_codec import aware, window_doc, window_from_doc
+from planner.domain.runs import Run, SourceState, run_error
 from planner.domain.watermarks import RunStatus, run_status_from_results
-from planner.service_layer.planning import Run, SourceState
 
 __all__ = ["MongoRunRepository", "MongoStateRepository", "MongoTaskLedger"]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _window_doc(w: TimeWindow) -> dict[str, datetime]:
-    return {"from": w.start, "to": w.end}
-
-
-def _window(doc: dict[str, Any] | None) -> TimeWindow | None:
-    if not doc:
-        return None
-    return TimeWindow.model_validate({"from": _aware(doc["from"]), "to": _aware(doc["to"])})
 
 
 @retry_transient()
@@ -50,7 +35,7 @@ class MongoStateRepository:
 
     async def get(self, source_id: str) -> SourceState:
         doc = await self._state.find_one({"_id": source_id}) or {}
-        return SourceState(source_id, _aware(doc.get("planned_until")), _aware(doc.get("completed_until")))
+        return SourceState(source_id, aware(doc.get("planned_until")), aware(doc.get("completed_until")))
 
     async def try_lease(self, source_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
         lease = {"owner": owner, "expires_at": now + ttl}
@@ -76,11 +61,11 @@ class MongoStateRepository:
 
     async def add_done_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
         with contextlib.suppress(DuplicateKeyError):
-            await self._done.insert_one({"_id": task_id, "source_id": source_id, **_window_doc(window)})
+            await self._done.insert_one({"_id": task_id, "source_id": source_id, **window_doc(window)})
 
     async def done_windows_from(self, source_id: str, start: datetime) -> list[TimeWindow]:
         cursor = self._done.find({"source_id": source_id, "to": {"$gt": start}}).sort("from", 1)
-        return [w for doc in await cursor.to_list() if (w := _window(doc)) is not None]
+        return [w for doc in await cursor.to_list() if (w := window_from_doc(doc)) is not None]
 
     async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
         result = await self._state.update_one(
@@ -98,14 +83,20 @@ def _run_doc(run: Run) -> dict[str, Any]:
         "triggered_at": run.triggered_at,
         "status": run.status.value,
         "config_version": run.config_version,
-        "windows": [_window_doc(w) for w in run.windows],
+        "windows": [window_doc(w) for w in run.windows],
         "task_ids": run.task_ids,
         "counts": run.counts,
         "error": run.error,
         "updated_at": run.updated_at,
         # task ids hold ':' and '.', so task statuses are a list, not a map keyed by id
-        "task_status": [{"task_id": k, "status": v} for k, v in run.task_status.items()],
+        "task_status": [_task_entry(run, k, v) for k, v in run.task_status.items()],
+        "attempts": [{"task_id": k, "attempt": v} for k, v in run.attempts.items()],
     }
+
+
+def _task_entry(run: Run, task_id: str, status: str) -> dict[str, Any]:
+    error = run.task_errors.get(task_id)
+    return {"task_id": task_id, "status": status} | ({"error": error} if error else {})
 
 
 def _run(doc: dict[str, Any]) -> Run:
@@ -113,15 +104,17 @@ def _run(doc: dict[str, Any]) -> Run:
         run_id=doc["run_id"],
         source_id=doc["source_id"],
         trigger=doc["trigger"],
-        triggered_at=_aware(doc["triggered_at"]) or datetime.now(UTC),
+        triggered_at=aware(doc["triggered_at"]) or datetime.now(UTC),
         status=RunStatus(doc["status"]),
         config_version=doc["config_version"],
-        windows=[w for d in doc.get("windows", []) if (w := _window(d)) is not None],
+        windows=[w for d in doc.get("windows", []) if (w := window_from_doc(d)) is not None],
         task_ids=doc.get("task_ids", []),
         counts=doc.get("counts", {}),
         error=doc.get("error"),
-        updated_at=_aware(doc.get("updated_at")),
+        updated_at=aware(doc.get("updated_at")),
         task_status={t["task_id"]: t["status"] for t in doc.get("task_status", [])},
+        task_errors={t["task_id"]: t["error"] for t in doc.get("task_status", []) if t.get("error")},
+        attempts={a["task_id"]: a["attempt"] for a in doc.get("attempts", [])},
     )
 
 
@@ -138,13 +131,15 @@ class MongoRunRepository:
     async def update(self, run: Run) -> None:
         await self._runs.replace_one({"_id": run.run_id}, _run_doc(run), upsert=True)
 
-    async def record_task(self, run_id: str, task_id: str, status: str, now: datetime) -> Run | None:
-        """Add a task's final status (once), then set the run status derived from all of them.
-        The status write is conditional on the number of task statuses it was derived from,
-        so a concurrent result that saw more of them wins."""
+    async def record_task(
+        self, run_id: str, task_id: str, status: str, now: datetime, error: str | None = None
+    ) -> Run | None:
+        """Add a task's final status and error (once), then set the run status and error derived
+        from all of them. The write is conditional on the number of task statuses it was derived
+        from, so a concurrent result that saw more of them wins."""
+        entry = {"task_id": task_id, "status": status} | ({"error": error} if error else {})
         await self._runs.update_one(
-            {"_id": run_id, "task_status.task_id": {"$ne": task_id}},
-            {"$push": {"task_status": {"task_id": task_id, "status": status}}},
+            {"_id": run_id, "task_status.task_id": {"$ne": task_id}}, {"$push": {"task_status": entry}}
         )
         doc = await self._runs.find_one({"_id": run_id})
         if doc is None:
@@ -153,9 +148,10 @@ class MongoRunRepository:
         if run.status in (RunStatus.FAILED, RunStatus.SKIPPED) and run.error:
             return run
         run.status = run_status_from_results(run.task_ids, run.task_status)
+        run.error = run_error(run)
         await self._runs.update_one(
             {"_id": run_id, "task_status": {"$size": len(run.task_status)}},
-            {"$set": {"status": run.status.value, "updated_at": now}},
+            {"$set": {"status": run.status.value, "error": run.error, "updated_at": now}},
         )
         return run
 
@@ -177,11 +173,13 @@ class _Progress:
     documents_expected: int | None
     document_status: dict[str, str] = field(default_factory=dict)
     window: TimeWindow | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 @retry_transient()
 class MongoTaskLedger:
-    """``task_outcomes`` (``_id`` = task id): the reports of each task, kept as a set."""
+    """``task_outcomes`` (``_id`` = task id): the reports of each task, kept as a set; each
+    report carries its run, and a task's progress counts the reports of one run only."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self._tasks = db["task_outcomes"]
@@ -192,12 +190,14 @@ class MongoTaskLedger:
             "document_key": result.document_key or "",
             "status": result.status.value,
             "documents": int(result.counts.get("documents", 0)),
+            "run_id": result.run_id,
+            "error": result.error,
         }
         update: dict[str, Any] = {"$addToSet": {"reports": report}, "$set": {"source_id": result.source_id}}
         if result.run_id:
             update["$set"]["run_id"] = result.run_id
         if result.window is not None:
-            update["$set"]["window"] = _window_doc(result.window)
+            update["$set"]["window"] = window_doc(result.window)
         doc = await upsert_retrying(
             lambda: self._tasks.find_one_and_update(
                 {"_id": result.task_id}, update, upsert=True, return_document=ReturnDocument.AFTER
@@ -205,8 +205,13 @@ class MongoTaskLedger:
         )
         if doc is None:  # cannot happen with upsert + AFTER; keeps the type honest
             raise RuntimeError(f"task outcome {result.task_id} vanished")
-        progress = _Progress(result.source_id, doc.get("run_id"), None, None, window=_window(doc.get("window")))
+        run_id = result.run_id or doc.get("run_id")
+        progress = _Progress(result.source_id, run_id, None, None, window=window_from_doc(doc.get("window")))
         for rep in doc.get("reports", []):
+            if rep.get("run_id") != result.run_id:
+                continue  # another run's try of the same task
+            if rep.get("error"):
+                progress.errors.append(rep["error"])
             if rep["reporter"] == "collection-model":
                 if progress.fetch_status != TaskStatus.FAILED:
                     progress.fetch_status = rep["status"]

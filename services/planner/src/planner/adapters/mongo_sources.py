@@ -10,24 +10,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from headwater.config import SourceConfig, dump_source_config
 from headwater.edge.mongo import retry_transient, upsert_retrying
+from planner.domain.jobs import RegisteredJob
 from planner.domain.sources import StoredSource
-from planner.service_layer.ports import RegisteredJob
 
-__all__ = ["MongoJobRegistry", "MongoSourceRepository"]
+__all__ = ["MongoJobRegistry", "MongoSourceRepository", "source_document", "source_from_document"]
+
+log = structlog.get_logger(__name__)
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _to_source(doc: dict[str, Any]) -> StoredSource:
+def source_from_document(doc: dict[str, Any]) -> StoredSource:
+    """The stored document as the domain's ``StoredSource`` (the config validated by the contract)."""
     return StoredSource(
         source_id=doc["source_id"],
-        config=doc["config"],
+        config=SourceConfig.model_validate(doc["config"]),
         version=doc["version"],
         config_hash=doc["config_hash"],
         created_at=_aware(doc["created_at"]),
@@ -35,10 +41,11 @@ def _to_source(doc: dict[str, Any]) -> StoredSource:
     )
 
 
-def _to_doc(source: StoredSource) -> dict[str, Any]:
+def source_document(source: StoredSource) -> dict[str, Any]:
+    """The stored document: the config in its normalised form (``dump_source_config``), as always."""
     return {
         "source_id": source.source_id,
-        "config": source.config,
+        "config": dump_source_config(source.config),
         "version": source.version,
         "config_hash": source.config_hash,
         "created_at": source.created_at,
@@ -56,17 +63,25 @@ class MongoSourceRepository:
 
     async def get(self, source_id: str) -> StoredSource | None:
         doc = await self._current.find_one({"_id": source_id})
-        return _to_source(doc) if doc else None
+        return source_from_document(doc) if doc else None
 
     async def get_version(self, source_id: str, version: int) -> StoredSource | None:
         doc = await self._versions.find_one({"_id": f"{source_id}:v{version}"})
-        return _to_source(doc) if doc else None
+        return source_from_document(doc) if doc else None
 
     async def list(self) -> list[StoredSource]:
-        return [_to_source(doc) async for doc in self._current.find({})]
+        """Every current config; one stored under an older contract that no longer validates is
+        left out and logged (re-apply it), so it cannot stop the start-up job sync."""
+        sources = []
+        async for doc in self._current.find({}):
+            try:
+                sources.append(source_from_document(doc))
+            except ValidationError as exc:
+                log.error("stored source config no longer validates; re-apply it", source_id=doc["_id"], error=str(exc))
+        return sources
 
     async def save(self, source: StoredSource) -> bool:
-        doc = _to_doc(source)
+        doc = source_document(source)
         try:  # the version first: a repeat after a crash finds it and goes on
             await self._versions.insert_one({"_id": f"{source.source_id}:v{source.version}", **doc})
         except DuplicateKeyError:

@@ -8,11 +8,24 @@ any other name (probes, other tools) are not sources' and map to ``None``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
-__all__ = ["JOB_PREFIX", "job_name_for", "source_id_from_job_name"]
+__all__ = ["JOB_PREFIX", "RegisteredJob", "job_name_for", "source_id_from_job_name"]
 
 JOB_PREFIX = "source-"
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+@dataclass(frozen=True)
+class RegisteredJob:
+    """What the planner registered with the Dapr scheduler (Dapr has no HTTP list call)."""
+
+    name: str
+    source_id: str
+    schedule: str
+    config_version: int
+    registered_at: datetime
 
 
 def job_name_for(source_id: str) -> str:

@@ -2,7 +2,9 @@
 
 A config is stored with a version that grows by one on every real change and the hash of
 its normalised form; applying an identical config changes nothing (no new version, no job
-re-registration). Job-relevant fields decide whether the Dapr Job must be replaced.
+re-registration). Job-relevant fields decide whether the Dapr Job must be replaced. The
+config is the typed ``SourceConfig`` everywhere in the planner; only the MongoDB adapter
+sees its stored (normalised, JSON) form.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ApplyStatus", "StoredSource", "decide_apply", "job_fingerprint"]
+from headwater.config import SourceConfig, WindowSpec
+from planner.domain.retries import RetryPolicy
+from planner.domain.windows import WindowPolicy
+
+__all__ = ["ApplyStatus", "StoredSource", "decide_apply", "job_fingerprint", "window_policy"]
 
 
 class ApplyStatus(StrEnum):
@@ -26,7 +32,7 @@ class StoredSource:
     """One source config as the planner keeps it (``source_configs``)."""
 
     source_id: str
-    config: dict[str, Any]
+    config: SourceConfig
     version: int
     config_hash: str
     created_at: datetime
@@ -34,33 +40,59 @@ class StoredSource:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.config.get("enabled", True))
+        return self.config.enabled
 
     @property
     def scheduled(self) -> bool:
-        ingestion = self.config.get("ingestion", {})
-        return ingestion.get("mode") == "scheduled_pull" and bool(ingestion.get("schedule"))
+        ingestion = self.config.ingestion
+        return ingestion.mode == "scheduled_pull" and bool(ingestion.schedule)
+
+    @property
+    def window_policy(self) -> WindowPolicy | None:
+        """The source's ``ingestion.window`` as the domain's policy (None for unwindowed sources)."""
+        return window_policy(self.config.ingestion.window)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How often and how soon a failed window is planned again (defaults when unwindowed)."""
+        spec = self.config.ingestion.window
+        if spec is None:
+            return RetryPolicy()
+        return RetryPolicy(spec.max_attempts, spec.retry_backoff, spec.retry_backoff_max)
 
 
-def job_fingerprint(config: dict[str, Any]) -> dict[str, Any]:
+def window_policy(spec: WindowSpec | None) -> WindowPolicy | None:
+    """The domain's view of a window section (already validated by the contract)."""
+    if spec is None:
+        return None
+    return WindowPolicy(
+        cadence=spec.cadence,
+        start=spec.start,
+        lookback=spec.lookback,
+        slice=spec.slice,
+        max_slices_per_run=spec.max_slices_per_run,
+        timezone=spec.timezone,
+    )
+
+
+def job_fingerprint(config: SourceConfig) -> dict[str, Any]:
     """The parts of a config a change of which replaces the job (schedule or request)."""
-    ingestion = config.get("ingestion", {})
+    ingestion = config.ingestion
     return {
-        "enabled": config.get("enabled", True),
-        "mode": ingestion.get("mode"),
-        "schedule": ingestion.get("schedule"),
-        "timezone": ingestion.get("timezone"),
-        "request": ingestion.get("request"),
+        "enabled": config.enabled,
+        "mode": ingestion.mode,
+        "schedule": ingestion.schedule,
+        "timezone": ingestion.timezone,
+        "request": ingestion.request.model_dump(mode="json", by_alias=True) if ingestion.request else None,
     }
 
 
 def decide_apply(
-    current: StoredSource | None, config: dict[str, Any], config_hash: str, now: datetime
+    current: StoredSource | None, config: SourceConfig, config_hash: str, now: datetime
 ) -> tuple[ApplyStatus, StoredSource]:
     """What applying ``config`` does to ``current``: create, update (version + 1) or nothing."""
     if current is None:
-        source_id = str(config["source_id"])
-        return ApplyStatus.CREATED, StoredSource(source_id, config, 1, config_hash, now, now)
+        return ApplyStatus.CREATED, StoredSource(config.source_id, config, 1, config_hash, now, now)
     if current.config_hash == config_hash:
         return ApplyStatus.UNCHANGED, current
     return ApplyStatus.UPDATED, replace(

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from headwater.edge.auth import RequireToken
-from planner.bootstrap import Container
-from planner.service_layer.planning import Run
+from planner.domain.retries import WindowRetry
+from planner.domain.runs import Run
+from planner.entrypoints.deps import ContainerDep
+from planner.service_layer.queries import LastError, SourceStatus
+
+__all__ = ["router", "run_view", "status_view", "window_retry_view"]
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
-
-
-def _c(request: Request) -> Container:
-    return request.app.state.container
 
 
 def run_view(run: Run) -> dict[str, Any]:
@@ -30,48 +30,74 @@ def run_view(run: Run) -> dict[str, Any]:
         "windows": [{"from": w.start.isoformat(), "to": w.end.isoformat()} for w in run.windows],
         "task_ids": run.task_ids,
         "task_status": run.task_status,
+        "task_errors": run.task_errors,
+        "attempts": run.attempts,
         "counts": run.counts,
         "error": run.error,
         "updated_at": run.updated_at.isoformat() if run.updated_at else None,
     }
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def window_retry_view(w: WindowRetry) -> dict[str, Any]:
+    return {
+        "task_id": w.task_id,
+        "from": w.window.start.isoformat(),
+        "to": w.window.end.isoformat(),
+        "state": w.state.value,
+        "attempt": w.attempt,
+        "next_attempt_at": _iso(w.next_attempt_at),
+        "last_error": w.last_error,
+        "last_failed_at": _iso(w.last_failed_at),
+        "last_failed_run": w.last_failed_run,
+        "run_id": w.run_id,
+        "first_failed_at": w.first_failed_at.isoformat(),
+        "updated_at": w.updated_at.isoformat(),
+    }
+
+
+def _last_error_view(e: LastError | None) -> dict[str, Any] | None:
+    return {"at": e.at.isoformat(), "error": e.error, "run_id": e.run_id, "task_id": e.task_id} if e else None
+
+
+def status_view(status: SourceStatus) -> dict[str, Any]:
+    job = status.job
+    return {
+        "source_id": status.source_id,
+        "version": status.version,
+        "enabled": status.enabled,
+        "planned_until": status.planned_until.isoformat() if status.planned_until else None,
+        "completed_until": status.completed_until.isoformat() if status.completed_until else None,
+        "lag_seconds": status.lag_seconds,
+        "job": {"name": job.name, "schedule": job.schedule, "config_version": job.config_version} if job else None,
+        "last_runs": [run_view(r) for r in status.last_runs],
+        "failures": [run_view(r) for r in status.failures],
+        "max_attempts": status.max_attempts,
+        "failing_windows": [window_retry_view(w) for w in status.failing_windows],
+        "dead_windows": [window_retry_view(w) for w in status.dead_windows],
+        "recovered_windows": [window_retry_view(w) for w in status.recovered_windows],
+        "last_error": _last_error_view(status.last_error),
+    }
+
+
 @router.get("/runs")
 async def list_runs(
-    request: Request, _auth: RequireToken, source: str | None = None, limit: int = 50
+    _auth: RequireToken, container: ContainerDep, source: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    return [run_view(r) for r in await _c(request).planning.runs.list(source, limit)]
+    return [run_view(r) for r in await container.queries.list_runs(source, limit)]
 
 
 @router.get("/runs/{run_id}")
-async def get_run(run_id: str, request: Request, _auth: RequireToken) -> dict[str, Any]:
-    run = await _c(request).planning.runs.get(run_id)
-    if run is None:
-        raise HTTPException(404, f"run {run_id!r} not found")
-    return run_view(run)
+async def get_run(run_id: str, _auth: RequireToken, container: ContainerDep) -> dict[str, Any]:
+    return run_view(await container.queries.get_run(run_id))
 
 
 @router.get("/sources/{source_id}/status")
-async def source_status(source_id: str, request: Request, _auth: RequireToken) -> dict[str, Any]:
-    container = _c(request)
-    source = await container.sources.get(source_id)
-    if source is None:
-        raise HTTPException(404, f"source {source_id!r} not found")
-    state = await container.planning.state.get(source_id)
-    now = datetime.now(UTC)
-    runs = await container.planning.runs.list(source_id, 10)
-    job = await container.jobs.registered(source_id)
-    return {
-        "source_id": source_id,
-        "version": source.version,
-        "enabled": source.enabled,
-        "planned_until": state.planned_until.isoformat() if state.planned_until else None,
-        "completed_until": state.completed_until.isoformat() if state.completed_until else None,
-        "lag_seconds": (now - state.completed_until).total_seconds() if state.completed_until else None,
-        "job": {"name": job.name, "schedule": job.schedule, "config_version": job.config_version} if job else None,
-        "last_runs": [run_view(r) for r in runs],
-        "failures": [run_view(r) for r in runs if r.status.value in ("failed", "partial")],
-    }
+async def source_status(source_id: str, _auth: RequireToken, container: ContainerDep) -> dict[str, Any]:
+    return status_view(await container.queries.source_status(source_id))
 
 
 class BackfillRequest(BaseModel):
@@ -80,17 +106,10 @@ class BackfillRequest(BaseModel):
 
 
 @router.post("/sources/{source_id}/backfill")
-async def backfill(source_id: str, body: BackfillRequest, request: Request, _auth: RequireToken) -> dict[str, Any]:
-    container = _c(request)
-    source = await container.sources.get(source_id)
-    if source is None:
-        raise HTTPException(404, f"source {source_id!r} not found")
-    if body.end <= body.start:
-        raise HTTPException(422, "backfill needs start < end")
-    try:
-        results = await container.planning.backfill(source, body.start, body.end)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+async def backfill(
+    source_id: str, body: BackfillRequest, _auth: RequireToken, container: ContainerDep
+) -> dict[str, Any]:
+    results = await container.triggers.backfill(source_id, body.start, body.end)
     return {
         "source_id": source_id,
         "runs": [{"run_id": r.run_id, "outcome": r.outcome.value, "work_items": r.work_items} for r in results],

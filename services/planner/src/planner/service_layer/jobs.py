@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import structlog
 
 from headwater.config import to_dapr_schedule
-from planner.domain.jobs import job_name_for
+from planner.domain.jobs import RegisteredJob, job_name_for
 from planner.domain.sources import StoredSource
-from planner.service_layer.ports import Clock, JobRegistry, JobScheduler, RegisteredJob, SourceRepository
+from planner.service_layer.ports import Clock, JobRegistry, JobScheduler, SourceRepository
 
 __all__ = ["JobRegistrationService", "SyncReport"]
 
@@ -37,13 +37,10 @@ class JobRegistrationService:
         self._sources = sources
         self._clock = clock
 
-    async def registered(self, source_id: str) -> RegisteredJob | None:
-        return await self._registry.get(source_id)
-
     async def register(self, source: StoredSource) -> str:
         name = job_name_for(source.source_id)
-        ingestion = source.config["ingestion"]
-        schedule = to_dapr_schedule(ingestion["schedule"], ingestion.get("timezone") or "UTC")
+        ingestion = source.config.ingestion
+        schedule = to_dapr_schedule(ingestion.schedule or "", ingestion.timezone)
         data = {"source_id": source.source_id, "config_version": source.version}
         await self._scheduler.schedule(name, schedule, data)
         await self._registry.put(RegisteredJob(name, source.source_id, schedule, source.version, self._clock.now()))

@@ -3,139 +3,50 @@
 Rules (DESIGN.md, "never advance the watermark on failure"):
 - a per-source lease (atomic find-and-modify with expiry) makes concurrent or repeated
   triggers plan once; task ids are deterministic, so re-planning a window is harmless;
+- failed windows whose backoff is over come first (same task id, ``attempt`` + 1), then new
+  windows in the room left under the cap (``RetryService``, ``domain.retries``);
 - ``planned_until`` advances only after every work item of the run was published;
-- a publish failure (after retries) marks the run failed and leaves both watermarks alone.
+- a publish failure (after retries) marks the run failed and leaves both watermarks alone;
+  the failed windows it could not send are due again at once.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 import structlog
-from croniter import croniter
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from headwater.config.schedule import go_duration_seconds
 from headwater.contracts.messages import FetchTask, TimeWindow, task_id_for
-from headwater.telemetry import counter
+from planner.domain.retries import WindowRetry
+from planner.domain.runs import Run
 from planner.domain.sources import StoredSource
+from planner.domain.ticks import manual_key, tick_key
 from planner.domain.watermarks import RunStatus
 from planner.domain.windows import WindowPolicy, backfill_windows, plan_windows
-from planner.service_layer.ports import Clock, WorkPublisher
-from planner.service_layer.triggers import TriggerOutcome, TriggerResult
+from planner.service_layer.errors import Invalid
+from planner.service_layer.outcomes import TriggerOutcome, TriggerResult
+from planner.service_layer.ports import Clock, Metrics, RunRepository, StateRepository, WorkPublisher
+from planner.service_layer.publishing import RetryingPublisher
+from planner.service_layer.retries import RetryService
 
-__all__ = [
-    "PlanningService",
-    "Run",
-    "RunRepository",
-    "SourceState",
-    "StateRepository",
-    "TransientError",
-    "window_policy",
-]
+__all__ = ["PlanningService"]
 
 log = structlog.get_logger(__name__)
-enqueued_counter = counter("headwater.planner.work_items_enqueued", "work items published")
-skipped_counter = counter("headwater.planner.runs_skipped", "runs skipped (up to date / leased)")
-failed_counter = counter("headwater.planner.runs_failed", "runs that failed to plan")
-
-
-class TransientError(Exception):
-    """A database or sidecar error worth retrying (adapters wrap theirs in it)."""
-
-
-@dataclass
-class SourceState:
-    source_id: str
-    planned_until: datetime | None = None
-    completed_until: datetime | None = None
-
-
-@dataclass
-class Run:
-    run_id: str
-    source_id: str
-    trigger: str
-    triggered_at: datetime
-    status: RunStatus
-    config_version: int
-    windows: list[TimeWindow] = field(default_factory=list)
-    task_ids: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
-    updated_at: datetime | None = None
-    task_status: dict[str, str] = field(default_factory=dict)
-
-
-class StateRepository(Protocol):
-    """``source_state``: watermarks and the planning lease of each source."""
-
-    async def get(self, source_id: str) -> SourceState: ...
-
-    async def try_lease(self, source_id: str, owner: str, now: datetime, ttl: timedelta) -> bool: ...
-
-    async def release_lease(self, source_id: str, owner: str) -> None: ...
-
-    async def set_planned_until(self, source_id: str, value: datetime, origin: datetime) -> None:
-        """Set ``planned_until``; the first time also start ``completed_until`` at ``origin``."""
-        ...
-
-    async def add_done_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
-        """Remember a completed window (insert-only, keyed by task id: safe to repeat)."""
-        ...
-
-    async def done_windows_from(self, source_id: str, start: datetime) -> list[TimeWindow]: ...
-
-    async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
-        """Move ``completed_until`` forward to ``value``; never backwards (atomic, conditional)."""
-        ...
-
-
-class RunRepository(Protocol):
-    """``runs``: the audit of every trigger."""
-
-    async def insert(self, run: Run) -> None: ...
-
-    async def update(self, run: Run) -> None: ...
-
-    async def get(self, run_id: str) -> Run | None: ...
-
-    async def record_task(self, run_id: str, task_id: str, status: str, now: datetime) -> Run | None:
-        """Record a task's final status once and update the run's status atomically."""
-        ...
-
-    async def list(self, source_id: str | None = None, limit: int = 50) -> list[Run]: ...
-
-
-def window_policy(config: dict[str, Any]) -> WindowPolicy | None:
-    """The config's ``ingestion.window`` as the domain's policy (None for unwindowed sources)."""
-    window = config.get("ingestion", {}).get("window")
-    if not window:
-        return None
-    from headwater.config.models import WindowSpec  # the contract parses durations and times
-
-    spec = WindowSpec.model_validate(window)
-    return WindowPolicy(
-        cadence=spec.cadence,
-        start=spec.start,
-        lookback=spec.lookback,
-        slice=spec.slice,
-        max_slices_per_run=spec.max_slices_per_run,
-        timezone=spec.timezone,
-    )
 
 
 class PlanningService:
+    """Plans triggers and backfills of one source at a time (see the module docstring)."""
+
     def __init__(
         self,
         publisher: WorkPublisher,
         runs: RunRepository,
         state: StateRepository,
         clock: Clock,
+        metrics: Metrics,
+        retries: RetryService,
         *,
         owner: str,
         global_cap: int = 100,
@@ -143,83 +54,97 @@ class PlanningService:
         publish_attempts: int = 4,
         publish_wait_max: float = 3.0,
     ) -> None:
-        self._publisher = publisher
-        self.runs = runs
-        self.state = state
+        self._publisher = RetryingPublisher(publisher, publish_attempts, publish_wait_max)
+        self._runs = runs
+        self._state = state
         self._clock = clock
+        self._metrics = metrics
+        self._retries = retries
         self._owner = owner
         self._cap = global_cap
         self._lease_ttl = lease_ttl
-        self._attempts = publish_attempts
-        self._wait_max = publish_wait_max
 
     async def plan(self, source: StoredSource, *, manual: bool) -> TriggerResult:
         now = self._clock.now()
         owner = f"{self._owner}:{uuid.uuid4().hex[:12]}"  # one lease per planning, even within a replica
-        if not await self.state.try_lease(source.source_id, owner, now, self._lease_ttl):
-            skipped_counter.add(1, {"source_id": source.source_id, "reason": "leased"})
+        if not await self._state.try_lease(source.source_id, owner, now, self._lease_ttl):
+            self._metrics.count("runs_skipped", 1, source_id=source.source_id, reason="leased")
             log.info("trigger skipped: another planning of this source is under way", source_id=source.source_id)
             return TriggerResult(TriggerOutcome.SKIPPED, source.source_id, detail="already being planned")
         try:
             return await self._plan_locked(source, now, manual)
         finally:
-            await self.state.release_lease(source.source_id, owner)
-
-    async def _plan_locked(self, source: StoredSource, now: datetime, manual: bool) -> TriggerResult:
-        policy = window_policy(source.config)
-        trigger = "manual" if manual else "schedule"
-        if policy is None:
-            key = f"manual-{now.strftime('%Y%m%dT%H%M%S.%fZ')}" if manual else self._tick_key(source, now)
-            return await self._enqueue(source, [None], now, trigger, trigger_key=key)
-        state = await self.state.get(source.source_id)
-        plan = plan_windows(policy, state.planned_until, now, self._cap)
-        if not plan.windows:
-            skipped_counter.add(1, {"source_id": source.source_id, "reason": plan.skipped_reason or "none"})
-            run = Run(
-                uuid.uuid4().hex,
-                source.source_id,
-                trigger,
-                now,
-                RunStatus.SKIPPED,
-                source.version,
-                error=plan.skipped_reason,
-                updated_at=now,
-            )
-            await self.runs.insert(run)
-            log.info("run skipped", source_id=source.source_id, reason=plan.skipped_reason)
-            return TriggerResult(TriggerOutcome.SKIPPED, source.source_id, run.run_id, detail=plan.skipped_reason)
-        return await self._enqueue(source, list(plan.windows), now, trigger, planned_until=plan.new_planned_until)
+            await self._state.release_lease(source.source_id, owner)
 
     async def backfill(self, source: StoredSource, start: datetime, end: datetime) -> list[TriggerResult]:
-        """Plan historical windows in [start, end) in runs that respect the cap (no watermark change)."""
-        policy = window_policy(source.config)
-        if policy is None:
-            raise ValueError(f"source {source.source_id!r} has no window section; nothing to backfill")
-        cap = min(policy.max_slices_per_run, self._cap)
-        results = []
-        for batch in backfill_windows(policy, start, end, cap):
-            results.append(await self._enqueue(source, list(batch), self._clock.now(), "backfill"))
-        return results
+        """Plan historical windows in [start, end) in runs that respect the cap (no watermark change).
 
-    def _tick_key(self, source: StoredSource, now: datetime) -> str:
-        """The scheduled tick this trigger belongs to: a redelivered trigger maps to the same task."""
-        schedule = source.config["ingestion"].get("schedule") or ""
-        if schedule.startswith("@every"):
-            step = int(go_duration_seconds(schedule.removeprefix("@every").strip()) or 1) or 1
-            tick_ts = int(now.timestamp()) // step * step
-            return f"tick-{datetime.fromtimestamp(tick_ts, now.tzinfo).strftime('%Y%m%dT%H%M%S')}"
-        expr = {
-            "@hourly": "0 * * * *",
-            "@daily": "0 0 * * *",
-            "@weekly": "0 0 * * 0",
-            "@monthly": "0 0 1 * *",
-            "@yearly": "0 0 1 1 *",
-        }.get(schedule, schedule)
+        ``Invalid`` for an unwindowed source or times the grid cannot use (naive ones)."""
+        policy = source.window_policy
+        if policy is None:
+            raise Invalid(f"source {source.source_id!r} has no window section; nothing to backfill")
         try:
-            tick = croniter(expr, now + timedelta(seconds=1)).get_prev(datetime)
-        except (ValueError, KeyError):
-            tick = now
-        return f"tick-{tick.strftime('%Y%m%dT%H%M%S')}"
+            batches = backfill_windows(policy, start, end, min(policy.max_slices_per_run, self._cap))
+        except ValueError as exc:
+            raise Invalid(str(exc)) from exc
+        return [await self._enqueue(source, list(batch), self._clock.now(), "backfill") for batch in batches]
+
+    async def _plan_locked(self, source: StoredSource, now: datetime, manual: bool) -> TriggerResult:
+        policy = source.window_policy
+        trigger = "manual" if manual else "schedule"
+        if policy is None:
+            key = manual_key(now) if manual else tick_key(source.config.ingestion.schedule, now)
+            return await self._enqueue(source, [None], now, trigger, trigger_key=key)
+        run_id = uuid.uuid4().hex
+        retries = await self._retries.claim_due(source, run_id, now, min(policy.max_slices_per_run, self._cap))
+        try:
+            return await self._plan_windows(source, policy, now, trigger, run_id, retries)
+        except BaseException:
+            await self._retries.not_sent(retries, run_id)  # claimed but not sent: due again at once
+            raise
+
+    async def _plan_windows(
+        self,
+        source: StoredSource,
+        policy: WindowPolicy,
+        now: datetime,
+        trigger: str,
+        run_id: str,
+        retries: list[WindowRetry],
+    ) -> TriggerResult:
+        """The claimed failed windows first, then new windows in the room left under the cap."""
+        state = await self._state.get(source.source_id)
+        room = min(policy.max_slices_per_run, self._cap) - len(retries)
+        plan = plan_windows(policy, state.planned_until, now, room) if room > 0 else None
+        if not retries and (plan is None or not plan.windows):
+            return await self._skip(source, now, trigger, plan.skipped_reason if plan else None)
+        retried = {r.task_id for r in retries}
+        fresh = [w for w in plan.windows if task_id_for(source.source_id, w) not in retried] if plan else []
+        return await self._enqueue(
+            source,
+            [r.window for r in retries] + fresh,
+            now,
+            trigger,
+            planned_until=plan.new_planned_until if plan and plan.windows else None,
+            run_id=run_id,
+            retries=retries,
+        )
+
+    async def _skip(self, source: StoredSource, now: datetime, trigger: str, reason: str | None) -> TriggerResult:
+        self._metrics.count("runs_skipped", 1, source_id=source.source_id, reason=reason or "none")
+        run = Run(
+            uuid.uuid4().hex,
+            source.source_id,
+            trigger,
+            now,
+            RunStatus.SKIPPED,
+            source.version,
+            error=reason,
+            updated_at=now,
+        )
+        await self._runs.insert(run)
+        log.info("run skipped", source_id=source.source_id, reason=reason)
+        return TriggerResult(TriggerOutcome.SKIPPED, source.source_id, run.run_id, detail=reason)
 
     async def _enqueue(
         self,
@@ -230,67 +155,65 @@ class PlanningService:
         *,
         trigger_key: str | None = None,
         planned_until: datetime | None = None,
+        run_id: str | None = None,
+        retries: Sequence[WindowRetry] = (),
     ) -> TriggerResult:
-        run = Run(
-            uuid.uuid4().hex,
-            source.source_id,
-            trigger,
-            now,
-            RunStatus.PLANNED,
-            source.version,
-            windows=[w for w in windows if w is not None],
-            updated_at=now,
-        )
-        tasks = [
-            FetchTask(
-                source_id=source.source_id,
-                config_version=source.version,
-                task_id=task_id_for(source.source_id, w, trigger_key),
-                run_id=run.run_id,
-                window=w,
-            )
-            for w in windows
-        ]
+        """Record the run, publish one work item per window (the ``retries`` with their attempt
+        number), then move ``planned_until``."""
+        run = Run(run_id or uuid.uuid4().hex, source.source_id, trigger, now, RunStatus.PLANNED, source.version)
+        run.windows, run.updated_at = [w for w in windows if w is not None], now
+        run.attempts = {r.task_id: r.attempt for r in retries}
+        tasks = [_task(source, run.run_id, w, trigger_key, run.attempts) for w in windows]
         run.task_ids = [t.task_id for t in tasks]
-        await self.runs.insert(run)
-        published = 0
-        try:
-            for task in tasks:
-                async for attempt in AsyncRetrying(
-                    stop=stop_after_attempt(self._attempts),
-                    wait=wait_exponential_jitter(initial=min(0.2, self._wait_max), max=self._wait_max),
-                    retry=retry_if_exception_type(Exception),
-                    reraise=True,
-                ):
-                    with attempt:
-                        await self._publisher.publish(task)
-                published += 1
-        except Exception as exc:
-            run.status, run.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
-            run.counts, run.updated_at = {"work_items": published, "planned": len(tasks)}, self._clock.now()
-            await self.runs.update(run)
-            failed_counter.add(1, {"source_id": source.source_id})
-            failed_task = tasks[published]
-            log.error(
-                "run failed: work item not published; watermarks unchanged",
-                source_id=source.source_id,
-                run_id=run.run_id,
-                task_id=failed_task.task_id,
-                window=failed_task.window.model_dump(mode="json", by_alias=True) if failed_task.window else None,
-                attempt=failed_task.attempt,
-                error=run.error,
-            )
-            return TriggerResult(TriggerOutcome.FAILED, source.source_id, run.run_id, published, run.error)
+        await self._runs.insert(run)
+        published, error = await self._publisher.publish_all(tasks)
+        if error is not None:
+            unsent = {t.task_id for t in tasks[published:]}
+            await self._retries.not_sent([r for r in retries if r.task_id in unsent], run.run_id)
+            return await self._fail(run, tasks, published, error)
         if planned_until is not None and run.windows:
-            await self.state.set_planned_until(source.source_id, planned_until, run.windows[0].start)
-        run.status, run.counts, run.updated_at = RunStatus.ENQUEUED, {"work_items": published}, self._clock.now()
-        await self.runs.update(run)
-        enqueued_counter.add(published, {"source_id": source.source_id})
+            await self._state.set_planned_until(source.source_id, planned_until, _earliest(run.windows))
+        counts = {"work_items": published} | ({"retried": len(retries)} if retries else {})
+        run.status, run.counts, run.updated_at = RunStatus.ENQUEUED, counts, self._clock.now()
+        await self._runs.update(run)
+        self._metrics.count("work_items_enqueued", published, source_id=source.source_id)
         log.info(
-            "run enqueued",
-            source_id=source.source_id,
-            run_id=run.run_id,
-            work_items=published,
-            windows=len(run.windows),
+            "run enqueued", source_id=run.source_id, run_id=run.run_id, work_items=published, windows=len(run.windows)
         )
-        return TriggerResult(TriggerOutcome.PLANNED, source.source_id, run.run_id, published)
+        return TriggerResult(TriggerOutcome.PLANNED, run.source_id, run.run_id, published)
+
+    async def _fail(self, run: Run, tasks: list[FetchTask], published: int, error: Exception) -> TriggerResult:
+        """Mark the run failed after ``tasks[published]`` could not be published; watermarks stay."""
+        run.status, run.error = RunStatus.FAILED, f"{type(error).__name__}: {error}"
+        run.counts, run.updated_at = {"work_items": published, "planned": len(tasks)}, self._clock.now()
+        await self._runs.update(run)
+        self._metrics.count("runs_failed", 1, source_id=run.source_id)
+        failed = tasks[published]
+        log.error(
+            "run failed: work item not published; watermarks unchanged",
+            source_id=run.source_id,
+            run_id=run.run_id,
+            task_id=failed.task_id,
+            window=failed.window.model_dump(mode="json", by_alias=True) if failed.window else None,
+            attempt=failed.attempt,
+            error=run.error,
+        )
+        return TriggerResult(TriggerOutcome.FAILED, run.source_id, run.run_id, published, run.error)
+
+
+def _task(
+    source: StoredSource, run_id: str, window: TimeWindow | None, trigger_key: str | None, attempts: dict[str, int]
+) -> FetchTask:
+    task_id = task_id_for(source.source_id, window, trigger_key)
+    return FetchTask(
+        source_id=source.source_id,
+        config_version=source.version,
+        task_id=task_id,
+        run_id=run_id,
+        window=window,
+        attempt=attempts.get(task_id, 1),
+    )
+
+
+def _earliest(windows: Sequence[TimeWindow]) -> datetime:
+    return min(w.start for w in windows)

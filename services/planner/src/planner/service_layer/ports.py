@@ -1,23 +1,56 @@
-"""The planner's ports: small protocols its service layer depends on.
+"""The planner's ports: every protocol its service layer depends on, and nothing else.
 
-Adapters implement them over MongoDB and the Dapr sidecar; tests use the in-memory
-fakes in ``tests/unit/planner/fakes.py``, which behave like the real thing.
+Adapters implement them over MongoDB (``adapters/mongo_*.py``), the Dapr sidecar
+(``DaprJobsClient``, ``DaprWorkPublisher``) and OpenTelemetry (``OtelPlannerMetrics``);
+``bootstrap.connect`` picks those. Unit tests pass the in-memory fakes of
+``tests/unit/planner/planner_fakes.py`` to ``bootstrap.build``; they behave like the real thing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from headwater.contracts.messages import FetchTask
+from headwater.contracts.messages import FetchTask, TaskResult, TimeWindow
+from planner.domain.jobs import RegisteredJob
+from planner.domain.retries import WindowRetry
+from planner.domain.runs import Run, SourceState
 from planner.domain.sources import StoredSource
+from planner.service_layer.outcomes import TriggerResult
 
-__all__ = ["Clock", "JobRegistry", "JobScheduler", "RegisteredJob", "SourceRepository", "WorkPublisher"]
+__all__ = [
+    "ApiTokens",
+    "Clock",
+    "JobRegistry",
+    "JobScheduler",
+    "Metrics",
+    "Planning",
+    "RetryRepository",
+    "RunRepository",
+    "SourceRepository",
+    "StateRepository",
+    "TaskLedger",
+    "TaskProgress",
+    "WorkPublisher",
+]
 
 
 class Clock(Protocol):
+    """The current time, timezone-aware."""
+
     def now(self) -> datetime: ...
+
+
+class Metrics(Protocol):
+    """Counters of what planning did (``headwater.planner.<name>``), with attributes."""
+
+    def count(self, name: str, amount: int, **attributes: str) -> None: ...
+
+
+class ApiTokens(Protocol):
+    """The operator API token the HTTP API checks (settings, else the Dapr secret store)."""
+
+    async def token(self) -> str | None: ...
 
 
 class SourceRepository(Protocol):
@@ -37,19 +70,8 @@ class SourceRepository(Protocol):
     async def delete(self, source_id: str) -> bool: ...
 
 
-@dataclass(frozen=True)
-class RegisteredJob:
-    """What the planner registered with the Dapr scheduler (Dapr has no HTTP list call)."""
-
-    name: str
-    source_id: str
-    schedule: str
-    config_version: int
-    registered_at: datetime
-
-
 class JobRegistry(Protocol):
-    """The ``jobs`` collection."""
+    """The ``jobs`` collection: what was registered with the Dapr scheduler."""
 
     async def get(self, source_id: str) -> RegisteredJob | None: ...
 
@@ -76,3 +98,98 @@ class WorkPublisher(Protocol):
     """Publishes work items on ``work-items``."""
 
     async def publish(self, task: FetchTask) -> None: ...
+
+
+class StateRepository(Protocol):
+    """``source_state``: watermarks and the planning lease of each source."""
+
+    async def get(self, source_id: str) -> SourceState: ...
+
+    async def try_lease(self, source_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Take (or renew) the source's lease atomically; False when another owner holds a live one."""
+        ...
+
+    async def release_lease(self, source_id: str, owner: str) -> None: ...
+
+    async def set_planned_until(self, source_id: str, value: datetime, origin: datetime) -> None:
+        """Set ``planned_until``; the first time also start ``completed_until`` at ``origin``."""
+        ...
+
+    async def add_done_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
+        """Remember a completed window (insert-only, keyed by task id: safe to repeat)."""
+        ...
+
+    async def done_windows_from(self, source_id: str, start: datetime) -> list[TimeWindow]: ...
+
+    async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
+        """Move ``completed_until`` forward to ``value``; never backwards (atomic, conditional)."""
+        ...
+
+
+class RunRepository(Protocol):
+    """``runs``: the audit of every trigger."""
+
+    async def insert(self, run: Run) -> None: ...
+
+    async def update(self, run: Run) -> None: ...
+
+    async def get(self, run_id: str) -> Run | None: ...
+
+    async def record_task(
+        self, run_id: str, task_id: str, status: str, now: datetime, error: str | None = None
+    ) -> Run | None:
+        """Record a task's final status (and its error) once and update the run's status and
+        error (``domain.runs.run_error``) atomically."""
+        ...
+
+    async def list(self, source_id: str | None = None, limit: int = 50) -> list[Run]:
+        """The latest runs first."""
+        ...
+
+
+class TaskProgress(Protocol):
+    """What the reports of one task add up to so far."""
+
+    source_id: str
+    run_id: str | None
+    fetch_status: str | None
+    documents_expected: int | None
+    document_status: dict[str, str]
+    window: TimeWindow | None
+    errors: list[str]
+
+
+class RetryRepository(Protocol):
+    """``failed_windows`` (keyed by task id): the windows being retried, dead or recovered."""
+
+    async def get(self, task_id: str) -> WindowRetry | None: ...
+
+    async def save(self, retry: WindowRetry) -> bool:
+        """Insert it (``revision`` 1) or replace the stored ``revision - 1``; False when another
+        writer changed it first (read it again and decide again)."""
+        ...
+
+    async def due(self, source_id: str, now: datetime, limit: int) -> list[WindowRetry]:
+        """``failing`` windows whose ``next_attempt_at`` has come, earliest window first."""
+        ...
+
+    async def list(self, source_id: str) -> list[WindowRetry]:
+        """Every tracked window of the source, earliest window first."""
+        ...
+
+
+class TaskLedger(Protocol):
+    """``task_outcomes``: the reports received per task (idempotent: a repeat changes nothing)."""
+
+    async def record(self, result: TaskResult) -> TaskProgress:
+        """Add ``result``; the progress counts only the reports of the result's run (each try
+        of a window is a run of its own, so an earlier try's reports do not mix in)."""
+        ...
+
+
+class Planning(Protocol):
+    """Plans the work of one trigger or backfill (windows, work items, run audit)."""
+
+    async def plan(self, source: StoredSource, *, manual: bool) -> TriggerResult: ...
+
+    async def backfill(self, source: StoredSource, start: datetime, end: datetime) -> list[TriggerResult]: ...

@@ -1,40 +1,25 @@
 """Task results back from collection-model and the worker: run status and ``completed_until``.
 
 A task is done when collection-model reported its fetch (with the number of documents it
-published) and the worker reported every one of those documents. Only then does its
-window count as completed; ``completed_until`` advances across contiguous completed
-windows only, so a failed or missing window holds it back.
+published) and the worker reported every one of those documents, all in the same run. Only
+then does its window count as completed; ``completed_until`` advances across contiguous
+completed windows only, so a failed or missing window holds it back. A window that ends
+failed or partial is handed to ``RetryService`` (planned again with backoff, or dead); the
+run keeps the task's error.
 """
 
 from __future__ import annotations
-
-from typing import Protocol
 
 import structlog
 
 from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
 from planner.domain.watermarks import advance_completed
-from planner.service_layer.planning import RunRepository, StateRepository
-from planner.service_layer.ports import Clock
+from planner.service_layer.ports import Clock, RunRepository, StateRepository, TaskLedger, TaskProgress
+from planner.service_layer.retries import RetryService
 
-__all__ = ["ResultService", "TaskLedger", "TaskProgress"]
+__all__ = ["ResultService", "task_error", "task_status"]
 
 log = structlog.get_logger(__name__)
-
-
-class TaskProgress(Protocol):
-    source_id: str
-    run_id: str | None
-    fetch_status: str | None
-    documents_expected: int | None
-    document_status: dict[str, str]
-    window: TimeWindow | None
-
-
-class TaskLedger(Protocol):
-    """``task_outcomes``: the reports received per task (idempotent: a repeat changes nothing)."""
-
-    async def record(self, result: TaskResult) -> TaskProgress: ...
 
 
 def task_status(progress: TaskProgress) -> str | None:
@@ -53,43 +38,49 @@ def task_status(progress: TaskProgress) -> str | None:
     return TaskStatus.SUCCEEDED
 
 
+def task_error(progress: TaskProgress) -> str | None:
+    """The errors the task's reports gave, in one line (None when they gave none)."""
+    errors = list(dict.fromkeys(e for e in progress.errors if e))
+    return "; ".join(errors) or None
+
+
 class ResultService:
+    """Records the reports of each task and, once a task is complete, its run and window."""
+
     def __init__(
-        self, runs: RunRepository, state: StateRepository, clock: Clock, ledger: TaskLedger | None = None
+        self, ledger: TaskLedger, runs: RunRepository, state: StateRepository, retries: RetryService, clock: Clock
     ) -> None:
+        self._ledger = ledger
         self._runs = runs
         self._state = state
+        self._retries = retries
         self._clock = clock
-        self._ledger = ledger
-
-    def attach_ledger(self, ledger: TaskLedger) -> None:
-        self._ledger = ledger
 
     async def on_result(self, result: TaskResult) -> str | None:
         """Record one report; returns the task's final status once it is known."""
-        assert self._ledger is not None, "ResultService needs a TaskLedger"
         progress = await self._ledger.record(result)
         status = task_status(progress)
         if status is None:
             return None
         run_id = result.run_id or progress.run_id
+        error = task_error(progress) if status != TaskStatus.SUCCEEDED else None
         if run_id:
-            await self._update_run(run_id, result.task_id, status)
+            await self._runs.record_task(run_id, result.task_id, status, self._clock.now(), error)
         window = result.window or progress.window
         if status == TaskStatus.SUCCEEDED and window is not None:
             await self._complete_window(result.source_id, result.task_id, window)
+            await self._retries.succeeded(result.task_id, run_id)
         elif status != TaskStatus.SUCCEEDED:
             log.warning(
                 "task did not succeed; completed watermark held back",
                 source_id=result.source_id,
                 task_id=result.task_id,
                 status=status,
-                error=result.error,
+                error=error,
             )
+            if window is not None:
+                await self._retries.failed(result.source_id, result.task_id, window, run_id, error)
         return status
-
-    async def _update_run(self, run_id: str, task_id: str, status: str) -> None:
-        await self._runs.record_task(run_id, task_id, status, self._clock.now())
 
     async def _complete_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
         await self._state.add_done_window(source_id, task_id, window)

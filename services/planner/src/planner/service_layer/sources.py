@@ -6,18 +6,15 @@ from dataclasses import dataclass
 
 import structlog
 
-from headwater.config import SourceConfig, config_hash, dump_source_config
+from headwater.config import SourceConfig, config_hash
 from planner.domain.sources import ApplyStatus, StoredSource, decide_apply, job_fingerprint
+from planner.service_layer.errors import ConcurrentUpdateError, NotFound
 from planner.service_layer.jobs import JobRegistrationService
 from planner.service_layer.ports import Clock, SourceRepository
 
-__all__ = ["ApplyResult", "ConcurrentUpdateError", "SourceService"]
+__all__ = ["ApplyResult", "SourceService"]
 
 log = structlog.get_logger(__name__)
-
-
-class ConcurrentUpdateError(RuntimeError):
-    """Another apply of the same source won the race; the caller may retry."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +32,9 @@ class SourceService:
         self._clock = clock
 
     async def apply(self, config: SourceConfig) -> ApplyResult:
-        data = dump_source_config(config)
+        """Create or update a source (``ConcurrentUpdateError`` when another apply won the race)."""
         current = await self._sources.get(config.source_id)
-        status, stored = decide_apply(current, data, config_hash(config), self._clock.now())
+        status, stored = decide_apply(current, config, config_hash(config), self._clock.now())
         if status is ApplyStatus.UNCHANGED:
             return ApplyResult(status, stored)
         if not await self._sources.save(stored):
@@ -51,18 +48,25 @@ class SourceService:
         log.info("source applied", source_id=stored.source_id, status=status.value, version=stored.version)
         return ApplyResult(status, stored)
 
-    async def get(self, source_id: str) -> StoredSource | None:
-        return await self._sources.get(source_id)
-
-    async def get_version(self, source_id: str, version: int) -> StoredSource | None:
-        return await self._sources.get_version(source_id, version)
+    async def get(self, source_id: str, version: int | None = None) -> StoredSource:
+        """The current config, or the given ``version`` of it; ``NotFound`` when there is none."""
+        if version:
+            source = await self._sources.get_version(source_id, version)
+            if source is None:
+                raise NotFound(f"source {source_id!r} not found at version {version}")
+            return source
+        source = await self._sources.get(source_id)
+        if source is None:
+            raise NotFound(f"source {source_id!r} not found")
+        return source
 
     async def list(self) -> list[StoredSource]:
         return sorted(await self._sources.list(), key=lambda s: s.source_id)
 
-    async def delete(self, source_id: str) -> bool:
+    async def delete(self, source_id: str) -> None:
+        """Delete the source and its job; ``NotFound`` when there was no such source."""
         existed = await self._sources.delete(source_id)
         await self._jobs.on_deleted(source_id)  # also cleans a job left by an earlier crash
-        if existed:
-            log.info("source deleted", source_id=source_id)
-        return existed
+        if not existed:
+            raise NotFound(f"source {source_id!r} not found")
+        log.info("source deleted", source_id=source_id)

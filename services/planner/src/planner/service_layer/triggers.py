@@ -1,45 +1,21 @@
-"""What a job trigger (or a manual trigger) does: check the source, then hand over to planning."""
+"""What a job trigger, a manual trigger or a backfill does: check the source, then hand over to planning."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 import structlog
 
 from planner.domain.jobs import source_id_from_job_name
 from planner.domain.sources import StoredSource
-from planner.service_layer.ports import JobRegistry, SourceRepository
+from planner.service_layer.errors import Invalid, NotFound
+from planner.service_layer.outcomes import TriggerOutcome, TriggerResult
+from planner.service_layer.ports import JobRegistry, Planning, SourceRepository
 
-__all__ = ["Planning", "TriggerOutcome", "TriggerResult", "TriggerService"]
+__all__ = ["TriggerService"]
 
 log = structlog.get_logger(__name__)
-
-
-class TriggerOutcome(StrEnum):
-    PLANNED = "planned"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    UNKNOWN_JOB = "unknown_job"
-    SOURCE_DELETED = "source_deleted"
-    SOURCE_DISABLED = "source_disabled"
-    OUTDATED = "outdated"
-
-
-@dataclass(frozen=True)
-class TriggerResult:
-    outcome: TriggerOutcome
-    source_id: str | None = None
-    run_id: str | None = None
-    work_items: int = 0
-    detail: str | None = None
-
-
-class Planning(Protocol):
-    """Plans the work of one trigger (windows, work items, run audit)."""
-
-    async def plan(self, source: StoredSource, *, manual: bool) -> TriggerResult: ...
 
 
 class TriggerService:
@@ -52,6 +28,7 @@ class TriggerService:
         self._planning = planning
 
     async def on_job(self, name: str, data: dict[str, Any] | None) -> TriggerResult:
+        """A Dapr Job fired (``data`` is the job's data, when it carried a JSON object)."""
         source_id = source_id_from_job_name(name)
         if source_id is None:
             log.warning("trigger of an unknown job acknowledged", job=name)
@@ -76,7 +53,18 @@ class TriggerService:
         return await self._planning.plan(source, manual=False)
 
     async def trigger(self, source_id: str) -> TriggerResult:
+        """Plan now, outside the schedule; ``NotFound`` for an unknown source."""
+        return await self._planning.plan(await self._source(source_id), manual=True)
+
+    async def backfill(self, source_id: str, start: datetime, end: datetime) -> list[TriggerResult]:
+        """Plan the windows of [start, end) again; ``NotFound``, or ``Invalid`` for a bad range."""
+        source = await self._source(source_id)
+        if end <= start:
+            raise Invalid("backfill needs start < end")
+        return await self._planning.backfill(source, start, end)
+
+    async def _source(self, source_id: str) -> StoredSource:
         source = await self._sources.get(source_id)
         if source is None:
-            return TriggerResult(TriggerOutcome.SOURCE_DELETED, source_id)
-        return await self._planning.plan(source, manual=True)
+            raise NotFound(f"source {source_id!r} not found")
+        return source

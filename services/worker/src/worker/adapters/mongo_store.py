@@ -2,24 +2,41 @@
 
 Uniqueness is carried by deterministic ``_id``s (FerretDB makes unique compound indexes
 ~70x slower): ``raw_documents`` ``<source>:<sha256>``, ``records`` ``<source>:<key>``,
-``record_versions`` ``<source>:<key>:v<n>``, ``dataset_versions`` = the raw document id.
-Bulk writes go through ``bulk`` (one helper, ≤ 1,000 operations a command).
+``record_versions`` ``<source>:<key>:v<n>``, ``dataset_versions`` the occurrence id
+(``domain/streams``). Stream heads and snapshots: ``mongo_streams``.
+Bulk writes go through ``bulk`` (one helper, ≤ 1,000 operations a command). The documents'
+shapes are in ``mongo_shapes``.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import InsertOne, ReturnDocument, UpdateOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from headwater.edge.mongo import retry_transient
-from worker.service_layer.ports import Claim, RecordChange, StoredRecord
+from headwater.edge.mongo import retry_transient, upsert_retrying
+from worker.adapters.mongo_shapes import (
+    audit_doc,
+    changes_doc,
+    current_record_doc,
+    dataset_version,
+    dataset_version_doc,
+    raw_begin,
+    record_changes,
+    record_version,
+    record_version_doc,
+    rejection_doc,
+)
+from worker.domain.audit import AuditRollback, AuditStep
+from worker.domain.documents import DatasetVersion, Receipt, Rejection
+from worker.domain.history import Retime
+from worker.domain.scd2 import CurrentMove, RecordChange, RecordVersion, current_id, version_id
 
 __all__ = ["MongoAuditLog", "MongoDatasetVersions", "MongoParsingLog", "MongoRawDocuments", "MongoRecordStore", "bulk"]
 
@@ -43,44 +60,17 @@ async def bulk(collection: AsyncCollection[Doc], ops: Sequence[Any], ignore_dupl
     return done
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @retry_transient()
 class MongoRawDocuments:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._docs = db["raw_documents"]
 
-    async def claim(self, document_id: str, meta: dict[str, Any], now: datetime, stale_after_s: float) -> Claim:
-        try:
-            await self._docs.insert_one(
-                {
-                    "_id": document_id,
-                    **meta,
-                    "status": "processing",
-                    "claimed_at": now,
-                    "first_seen_at": now,
-                    "deliveries": 1,
-                }
-            )
-            return Claim("new", document_id)
-        except DuplicateKeyError:
-            pass
-        # an earlier delivery stopped half-way (crash) → take it over once it is stale; a document
-        # that failed (nothing of it was stored) is processed again, e.g. when replayed from the DLQ
-        stale = now - timedelta(seconds=stale_after_s)
-        taken = await self._docs.find_one_and_update(
-            {"_id": document_id, "$or": [{"status": "processing", "claimed_at": {"$lt": stale}}, {"status": "failed"}]},
-            {"$set": {"claimed_at": now, "status": "processing"}, "$inc": {"deliveries": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if taken is not None:
-            return Claim("new", document_id)
-        existing = await self._docs.find_one_and_update(
-            {"_id": document_id, "status": "processed"}, {"$inc": {"duplicates": 1}}
-        )
-        return Claim(existing["status"] if existing else "in_progress", document_id)
+    async def begin(self, receipt: Receipt, occurrence: str, now: datetime) -> None:
+        update = raw_begin(receipt, occurrence, now)
+        await upsert_retrying(lambda: self._docs.update_one({"_id": receipt.document_id}, update, upsert=True))
+
+    async def count_duplicate(self, document_id: str) -> None:
+        await self._docs.update_one({"_id": document_id}, {"$inc": {"duplicates": 1}})
 
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None:
         await self._docs.update_one(
@@ -89,45 +79,80 @@ class MongoRawDocuments:
         )
 
 
+def _at_seq(source_id: str, key: str, seq: int) -> Doc:
+    """The current document of ``key`` while its ``seq`` is ``seq`` (documents written before
+    ``seq`` existed: while their ``version`` is)."""
+    return {
+        "_id": current_id(source_id, key),
+        "$or": [{"seq": seq}, {"seq": {"$exists": False}, "version": seq}],
+    }
+
+
+async def read_history(db: AsyncDatabase[Doc], source_id: str, key: str) -> list[RecordVersion]:
+    """Every version of ``key``: the current document and the closed copies ``v1`` … ``v<seq>``."""
+    doc = await db["records"].find_one({"_id": current_id(source_id, key)})
+    if doc is None:
+        return []
+    current = record_version(doc, source_id)
+    ids = [version_id(source_id, key, n) for n in range(1, current.last_number + 1)]
+    closed = [record_version(d, source_id) async for d in db["record_versions"].find({"_id": {"$in": ids}})]
+    return [*closed, current]
+
+
 @retry_transient()
 class MongoRecordStore:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self._db = db
         self._current = db["records"]
         self._versions = db["record_versions"]
 
-    async def current(self, source_id: str, keys: list[str]) -> dict[str, StoredRecord]:
-        found: dict[str, StoredRecord] = {}
+    async def current(self, source_id: str, keys: list[str]) -> dict[str, RecordVersion]:
+        found: dict[str, RecordVersion] = {}
         for i in range(0, len(keys), BATCH):
-            ids = [f"{source_id}:{k}" for k in keys[i : i + BATCH]]
+            ids = [current_id(source_id, k) for k in keys[i : i + BATCH]]
             async for doc in self._current.find({"_id": {"$in": ids}}):
-                found[doc["natural_key"]] = StoredRecord(
-                    doc["natural_key"],
-                    doc["version"],
-                    doc["content_hash"],
-                    _aware(doc["valid_from"]),
-                    doc.get("data", {}),
-                    doc.get("dataset_version"),
-                )
+                found[doc["natural_key"]] = record_version(doc, source_id)
         return found
 
-    async def archive(self, source_id: str, versions: list[Doc]) -> None:
-        await bulk(self._versions, [InsertOne(v) for v in versions], ignore_duplicates=True)
+    async def archive(self, versions: list[RecordVersion]) -> None:
+        await bulk(self._versions, [InsertOne(record_version_doc(v)) for v in versions], ignore_duplicates=True)
 
-    async def set_current(self, source_id: str, pointers: list[tuple[Doc, int | None]]) -> int:
+    async def set_current(self, moves: list[CurrentMove]) -> int:
         ops: list[InsertOne[Doc] | UpdateOne] = []
-        for doc, expected in pointers:
-            if expected is None:
+        for move in moves:
+            doc = current_record_doc(move.record)
+            if move.expected_seq is None:
                 ops.append(InsertOne(doc))
             else:
-                ops.append(UpdateOne({"_id": doc["_id"], "version": expected}, {"$set": doc}))
+                r = move.record
+                ops.append(UpdateOne(_at_seq(r.source_id, r.natural_key, move.expected_seq), {"$set": doc}))
         return await bulk(self._current, ops, ignore_duplicates=True)
 
-    async def get_version(self, source_id: str, natural_key: str, version: int) -> Doc | None:
-        return await self._versions.find_one({"_id": f"{source_id}:{natural_key}:v{version}"})
+    async def get_version(self, source_id: str, natural_key: str, version: int) -> RecordVersion | None:
+        doc = await self._versions.find_one({"_id": version_id(source_id, natural_key, version)})
+        return None if doc is None else record_version(doc, source_id)
 
-    async def remove_current(self, source_id: str, natural_key: str, expected_version: int) -> bool:
-        result = await self._current.delete_one({"_id": f"{source_id}:{natural_key}", "version": expected_version})
-        return result.deleted_count == 1
+    async def history(self, source_id: str, natural_key: str) -> list[RecordVersion]:
+        return await read_history(self._db, source_id, natural_key)
+
+    async def take_number(self, source_id: str, natural_key: str, expected_seq: int) -> bool:
+        result = await self._current.update_one(
+            _at_seq(source_id, natural_key, expected_seq), {"$set": {"seq": expected_seq + 1}}
+        )
+        return result.modified_count == 1
+
+    async def retime(self, source_id: str, retimes: list[Retime]) -> None:
+        for r in retimes:
+            if r.current:
+                where = {"_id": current_id(source_id, r.natural_key), "version": r.version}
+                collection = self._current
+            else:
+                where, collection = {"_id": version_id(source_id, r.natural_key, r.version)}, self._versions
+            await collection.update_one({**where, r.bound: r.old}, {"$set": {r.bound: r.new}})
+
+    async def live_keys(self, source_id: str) -> AsyncIterator[str]:
+        async for doc in self._current.find({"source_id": source_id, "deleted": {"$ne": True}}, {"natural_key": 1}):
+            yield doc["natural_key"]
 
 
 @retry_transient()
@@ -135,9 +160,9 @@ class MongoParsingLog:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._log = db["parsing_logs"]
 
-    async def write(self, entries: list[Doc]) -> None:
+    async def write(self, entries: list[Rejection]) -> None:
         # ids: <document>:<row>:<field>, so a redelivered document does not log twice
-        await bulk(self._log, [InsertOne(e) for e in entries], ignore_duplicates=True)
+        await bulk(self._log, [InsertOne(rejection_doc(e)) for e in entries], ignore_duplicates=True)
 
 
 @retry_transient()
@@ -149,25 +174,20 @@ class MongoDatasetVersions:
     async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None:
         if not changes:
             return
-        doc = {
-            "_id": f"{version_id}:{batch:06d}",
-            "version_id": version_id,
-            "batch": batch,
-            "changes": [[c.natural_key, c.new_version, c.previous_version] for c in changes],
-        }
         with contextlib.suppress(DuplicateKeyError):
-            await self._changes.insert_one(doc)
+            await self._changes.insert_one(changes_doc(version_id, batch, changes))
 
     async def changes(self, version_id: str) -> AsyncIterator[RecordChange]:
         async for doc in self._changes.find({"version_id": version_id}).sort("_id", 1):
-            for key, new, previous in doc["changes"]:
-                yield RecordChange(key, new, previous)
+            for change in record_changes(doc):
+                yield change
 
-    async def record(self, version: Doc) -> None:
-        await self._versions.replace_one({"_id": version["_id"]}, version, upsert=True)
+    async def record(self, version: DatasetVersion) -> None:
+        await self._versions.replace_one({"_id": version.version_id}, dataset_version_doc(version), upsert=True)
 
-    async def get(self, version_id: str) -> Doc | None:
-        return await self._versions.find_one({"_id": version_id})
+    async def get(self, version_id: str) -> DatasetVersion | None:
+        doc = await self._versions.find_one({"_id": version_id})
+        return None if doc is None else dataset_version(doc)
 
     async def mark_rolled_back(self, version_id: str, at: datetime) -> bool:
         result = await self._versions.update_one(
@@ -181,6 +201,6 @@ class MongoAuditLog:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._audit = db["audit"]
 
-    async def write(self, entry: Doc) -> None:
+    async def write(self, entry: AuditStep | AuditRollback) -> None:
         with contextlib.suppress(DuplicateKeyError):
-            await self._audit.insert_one(dict(entry))
+            await self._audit.insert_one(audit_doc(entry))

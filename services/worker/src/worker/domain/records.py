@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-__all__ = ["KEY_SEPARATOR", "MissingKeyError", "natural_key", "record_content_hash"]
+__all__ = ["KEY_SEPARATOR", "MissingKeyError", "effective_time", "natural_key", "record_content_hash"]
 
 KEY_SEPARATOR = "|"
 
@@ -52,3 +53,22 @@ def record_content_hash(record: dict[str, Any]) -> str:
     key order."""
     canonical = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def effective_time(record: dict[str, Any], path: str) -> datetime:
+    """The value at the dotted ``path`` of ``record`` as an aware datetime (``store.valid_from_path``):
+    a datetime, a date (its midnight) or ISO-8601 text; naive means UTC. ``ValueError`` saying why
+    when it is missing or not a time."""
+    value: Any = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, str) and value.strip():
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO-8601 date or datetime") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if not isinstance(value, datetime):
+        raise ValueError("missing" if value in (None, "") else f"{value!r} is not a date or datetime")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

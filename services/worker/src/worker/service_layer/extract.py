@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from headwater.config import SourceConfig
-from worker.domain.mapping import MappingRules, apply_mapping, build_column_mapping, map_json_record
-from worker.domain.parsers import ParseOptions, parse_document
-from worker.domain.records import MissingKeyError, natural_key
+from worker.domain.documents import Rejection
+from worker.domain.mapping import ColumnMapping, MappingRules, apply_mapping, build_column_mapping, map_json_record
+from worker.domain.parsers import ParsedRow, ParseOptions, parse_document
+from worker.domain.records import MissingKeyError, effective_time, natural_key
 from worker.domain.validation import FieldRuleSpec, validate_record
 
 __all__ = ["BATCH_ROWS", "Extraction", "extract_batches", "extract_rows", "options_from"]
@@ -26,8 +27,10 @@ EXCERPT = 300
 class Extraction:
     rows: int = 0
     records: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)  # (key, record, row)
-    rejections: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
     rejected_rows: set[int] = field(default_factory=set)
+    rejected_keys: set[str] = field(default_factory=set)  # rejected rows whose natural key could be read
+    unkeyed: int = 0  # rejected rows without a readable natural key
 
     def counts(self) -> dict[str, int]:
         return {"rows": self.rows, "rows_valid": len(self.records), "rows_rejected": len(self.rejected_rows)}
@@ -70,6 +73,43 @@ def options_from(config: SourceConfig) -> tuple[ParseOptions, MappingRules | Non
     return options, rules, checks, key
 
 
+class _RowChecker:
+    """Map, validate and key one row at a time; a table's column mapping is decided on its
+    first row and kept for the rest of the document."""
+
+    def __init__(self, config: SourceConfig) -> None:
+        self.options, self._rules, self._checks, self._key_fields = options_from(config)
+        self._valid_from = config.store.valid_from_path if config.store is not None else None
+        self._table = self.options.format in TABLE_FORMATS
+        self._columns: ColumnMapping | None = None
+
+    def _mapped(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self._rules is None:
+            return dict(data)
+        if not self._table:
+            return map_json_record(data, self._rules)
+        if self._columns is None:
+            self._columns = build_column_mapping(list(data.keys()), self._rules)
+        return apply_mapping(data, self._columns)
+
+    def check(self, data: dict[str, Any]) -> tuple[str | None, dict[str, Any], list[tuple[str, str]]]:
+        """(natural key, clean record, problems as (field, reason)); a row with problems keeps
+        its key when the key can still be read (a snapshot then knows the key is present)."""
+        clean, violations = validate_record(self._mapped(data), self._checks)
+        problems = [(v.field, v.reason) for v in violations]
+        if self._valid_from is not None and not problems:
+            try:
+                effective_time(clean, self._valid_from)
+            except ValueError as exc:
+                problems.append((self._valid_from, f"valid_from: {exc}"))
+        try:
+            return natural_key(clean, self._key_fields), clean, problems
+        except MissingKeyError as exc:
+            if not problems:
+                problems.append((str(exc.args[0]) if exc.args else "key", "natural key field missing or empty"))
+            return None, clean, problems
+
+
 def extract_rows(
     content: bytes, config: SourceConfig, *, doc_id: str, source_id: str, task_id: str, now: datetime
 ) -> Extraction:
@@ -82,6 +122,8 @@ def extract_rows(
         total.records += batch.records
         total.rejections += batch.rejections
         total.rejected_rows |= batch.rejected_rows
+        total.rejected_keys |= batch.rejected_keys
+        total.unkeyed += batch.unkeyed
     return total
 
 
@@ -100,45 +142,18 @@ def extract_batches(
     Raises ``DocumentParseError`` when the document cannot be parsed at all."""
     if config.parse is None:
         return
-    options, rules, checks, key_fields = options_from(config)
-    table = options.format in TABLE_FORMATS
-    column_mapping = None
+    checker = _RowChecker(config)
     out = Extraction()
-    for row in parse_document(content, options):
+    for row in parse_document(content, checker.options):
         out.rows += 1
-        if rules is None:
-            mapped = dict(row.data)
-        elif table:
-            if column_mapping is None:
-                column_mapping = build_column_mapping(list(row.data.keys()), rules)
-            mapped = apply_mapping(row.data, column_mapping)
-        else:
-            mapped = map_json_record(row.data, rules)
-        clean, violations = validate_record(mapped, checks)
-        problems = [(v.field, v.reason) for v in violations]
-        key = None
-        if not problems:
-            try:
-                key = natural_key(clean, key_fields)
-            except MissingKeyError as exc:
-                problems.append((str(exc.args[0]) if exc.args else "key", "natural key field missing or empty"))
+        key, clean, problems = checker.check(row.data)
         if problems:
             out.rejected_rows.add(row.row_number)
-            excerpt = json.dumps(row.data, default=str, ensure_ascii=False)[:EXCERPT]
-            for fld, reason in problems:
-                out.rejections.append(
-                    {
-                        "_id": f"{doc_id}:{row.row_number}:{fld}",
-                        "source_id": source_id,
-                        "task_id": task_id,
-                        "document_id": doc_id,
-                        "row": row.row_number,
-                        "field": fld,
-                        "reason": reason,
-                        "excerpt": excerpt,
-                        "logged_at": now,
-                    }
-                )
+            out.rejections += _rejections(row, problems, doc_id, source_id, task_id, now)
+            if key is None:
+                out.unkeyed += 1
+            else:
+                out.rejected_keys.add(key)
         else:
             assert key is not None
             out.records.append((key, clean, row.row_number))
@@ -147,3 +162,12 @@ def extract_batches(
             out = Extraction()
     if out.rows:
         yield out
+
+
+def _rejections(
+    row: ParsedRow, problems: list[tuple[str, str]], doc_id: str, source_id: str, task_id: str, now: datetime
+) -> list[Rejection]:
+    excerpt = json.dumps(row.data, default=str, ensure_ascii=False)[:EXCERPT]
+    return [
+        Rejection(doc_id, source_id, task_id, row.row_number, fld, reason, excerpt, now) for fld, reason in problems
+    ]

@@ -1,50 +1,108 @@
-"""The worker's ports. Adapters: MongoDB and the Dapr sidecar; fakes in tests/unit/worker."""
+"""The worker's ports: every interface the service layer needs, in one place.
+
+Adapters: MongoDB (``adapters/mongo_*``), the Dapr sidecar (``adapters/dapr_publishers``,
+``headwater.edge``) and OpenTelemetry (``adapters/otel_metrics``), chosen in ``bootstrap``;
+in-memory fakes with the same behaviour in ``tests/unit/worker/worker_fakes.py``. Ports take
+and return domain objects; only adapters know how they are stored.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from headwater.config import SourceConfig
 from headwater.contracts.events import _Event
 from headwater.contracts.messages import ContentReference, TaskResult
+from worker.domain.audit import AuditEntry, AuditRollback, AuditStep
+from worker.domain.dead_letters import DeadLetter
+from worker.domain.documents import DatasetVersion, Receipt, Rejection
+from worker.domain.history import Retime
+from worker.domain.scd2 import CurrentMove, RecordChange, RecordVersion
+from worker.domain.snapshots import SnapshotPart, SnapshotState
+from worker.domain.streams import HeadStatus, StreamHead
+from worker.domain.summary import DocumentTally
 
 __all__ = [
+    "ApiTokens",
     "AuditLog",
     "BlobReader",
-    "Claim",
+    "Clock",
     "ConfigSource",
     "DatasetVersions",
+    "DeadLetterStore",
     "EventPublisher",
+    "Metrics",
     "ParsingLog",
     "RawDocuments",
-    "RecordChange",
     "RecordStore",
+    "Republisher",
     "ResultPublisher",
-    "StoredRecord",
+    "Snapshots",
+    "StorageReads",
+    "StreamHeads",
 ]
 
 
-@dataclass(frozen=True)
-class Claim:
-    """The outcome of inserting a raw document: ``new`` (we process it), ``processed``
-    (a duplicate: already done), ``in_progress`` (another delivery is on it), ``failed``."""
+class Clock(Protocol):
+    """The current time, timezone-aware."""
 
-    state: str
-    document_id: str
+    def now(self) -> datetime: ...
+
+
+class Metrics(Protocol):
+    """Counters of what the worker did (``headwater.worker.<name>``), with attributes."""
+
+    def count(self, name: str, amount: int, **attributes: str) -> None: ...
+
+    def snapshot(self) -> dict[str, int]:
+        """Totals per counter name of every ``headwater.*`` counter this process keeps."""
+        ...
+
+
+class ApiTokens(Protocol):
+    """The operator API token the HTTP API checks (settings, else the Dapr secret store)."""
+
+    async def token(self) -> str | None: ...
 
 
 class RawDocuments(Protocol):
-    """``raw_documents``: ``_id`` = ``<source>:<sha256>``; the insert decides who processes."""
+    """``raw_documents``, keyed ``<source>:<sha256>``: each content received, the state of its
+    latest occurrence and how often it came again as a duplicate."""
 
-    async def claim(self, document_id: str, meta: dict[str, Any], now: datetime, stale_after_s: float) -> Claim: ...
+    async def begin(self, receipt: Receipt, occurrence: str, now: datetime) -> None:
+        """Keep the receipt (first sighting) and mark ``occurrence`` of it processing."""
+        ...
+
+    async def count_duplicate(self, document_id: str) -> None: ...
 
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None: ...
 
 
+class StreamHeads(Protocol):
+    """``stream_heads``, keyed ``<source>:<stream>``: the latest document of each stream, what
+    dedup decides on (``domain/streams``). Every write is conditional on ``rev``."""
+
+    async def get(self, head_id: str) -> StreamHead | None: ...
+
+    async def put(self, head: StreamHead, expected_rev: int | None) -> bool:
+        """Write ``head`` while the stored one is still at ``expected_rev`` (None: while there is
+        none); False when another delivery wrote first."""
+        ...
+
+    async def finish(self, head_id: str, occurrence: str, status: HeadStatus) -> None:
+        """Mark the head ``status`` if it is still ``occurrence``."""
+        ...
+
+    async def rolled_back(self, head_id: str, occurrence: str) -> bool:
+        """The head's occurrence was rolled back: its content no longer counts as applied."""
+        ...
+
+
 class BlobReader(Protocol):
+    """Claim-checked bodies (``headwater.edge.blobs``); raises when missing or corrupt."""
+
     async def get(self, ref: ContentReference) -> bytes: ...
 
 
@@ -56,68 +114,138 @@ class ConfigSource(Protocol):
     async def latest_version(self, source_id: str) -> int: ...
 
 
-@dataclass
-class StoredRecord:
-    natural_key: str
-    version: int
-    content_hash: str
-    valid_from: datetime
-    data: dict[str, Any] = field(default_factory=dict)
-    dataset_version: str | None = None
-
-
-@dataclass(frozen=True)
-class RecordChange:
-    natural_key: str
-    new_version: int
-    previous_version: int | None
-
-
 class RecordStore(Protocol):
-    """``records`` (current, ``_id`` = ``<source>:<key>``) + ``record_versions`` (closed versions,
-    ``<source>:<key>:v<n>``): together the SCD-2 history."""
+    """``records`` (each key's current version or tombstone) + ``record_versions`` (closed
+    versions): together the SCD-2 history (``domain/scd2``, ``domain/history``)."""
 
-    async def current(self, source_id: str, keys: list[str]) -> dict[str, StoredRecord]: ...
-
-    async def archive(self, source_id: str, versions: list[dict[str, Any]]) -> None:
-        """Insert closed versions into ``record_versions`` (deterministic ids: a repeat is a no-op)."""
+    async def current(self, source_id: str, keys: list[str]) -> dict[str, RecordVersion]:
+        """The current documents of ``keys`` (tombstones included)."""
         ...
 
-    async def set_current(self, source_id: str, pointers: list[tuple[dict[str, Any], int | None]]) -> int:
-        """Move each pointer to its new version if it is still at the expected one."""
+    async def archive(self, versions: list[RecordVersion]) -> None:
+        """Keep closed versions (deterministic ids: a repeat is a no-op)."""
         ...
 
-    async def get_version(self, source_id: str, natural_key: str, version: int) -> dict[str, Any] | None: ...
+    async def set_current(self, moves: list[CurrentMove]) -> int:
+        """Apply each move whose condition holds; how many did."""
+        ...
 
-    async def remove_current(self, source_id: str, natural_key: str, expected_version: int) -> bool: ...
+    async def get_version(self, source_id: str, natural_key: str, version: int) -> RecordVersion | None: ...
+
+    async def history(self, source_id: str, natural_key: str) -> list[RecordVersion]:
+        """Every version of a key: the closed ones and the current document (any order)."""
+        ...
+
+    async def take_number(self, source_id: str, natural_key: str, expected_seq: int) -> bool:
+        """Hand out version number ``expected_seq + 1`` for the history (a late version) while the
+        current document's ``seq`` is still ``expected_seq``."""
+        ...
+
+    async def retime(self, source_id: str, retimes: list[Retime]) -> None:
+        """Move validity bounds, each only while it still has its old value."""
+        ...
+
+    def live_keys(self, source_id: str) -> AsyncIterator[str]:
+        """The keys whose current document is a live version (not a tombstone)."""
+        ...
+
+
+class Snapshots(Protocol):
+    """``snapshots`` (one per snapshot of several documents: which documents arrived, how many
+    to expect, whether the fetch was complete, whether it was swept) and ``snapshot_keys`` (the
+    natural keys each occurrence held, in numbered batches, sealed once complete)."""
+
+    async def add_part(self, part: SnapshotPart, now: datetime) -> SnapshotState:
+        """Record that a document of the snapshot arrived; the snapshot as recorded afterwards."""
+        ...
+
+    async def claim_sweep(self, snapshot_id: str, now: datetime, stale_after_s: float) -> bool: ...
+
+    async def swept(self, snapshot_id: str, at: datetime) -> None: ...
+
+    async def write_keys(self, occurrence: str, batch: int, keys: list[str]) -> None: ...
+
+    async def seal_keys(self, occurrence: str, batches: int, complete: bool) -> None: ...
+
+    async def read_keys(self, occurrence: str) -> set[str] | None:
+        """The keys of a sealed, complete key set; None when not sealed or not complete."""
+        ...
 
 
 class ParsingLog(Protocol):
-    async def write(self, entries: list[dict[str, Any]]) -> None: ...
+    """``parsing_logs``: rejected rows and unprocessable documents (a repeated key is a no-op)."""
+
+    async def write(self, entries: list[Rejection]) -> None: ...
 
 
 class DatasetVersions(Protocol):
     """``dataset_versions`` (one per processed document) and ``dataset_changes`` (its changed
-    records, in batches: ``_id`` = ``<version>:<batch>``, so a repeat is a no-op)."""
+    records, in numbered batches, so a repeat is a no-op)."""
 
-    async def record(self, version: dict[str, Any]) -> None: ...
+    async def record(self, version: DatasetVersion) -> None: ...
 
     async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None: ...
 
     def changes(self, version_id: str) -> AsyncIterator[RecordChange]: ...
 
-    async def get(self, version_id: str) -> dict[str, Any] | None: ...
+    async def get(self, version_id: str) -> DatasetVersion | None: ...
 
     async def mark_rolled_back(self, version_id: str, at: datetime) -> bool: ...
 
 
 class AuditLog(Protocol):
-    async def write(self, entry: dict[str, Any]) -> None: ...
+    """``audit``: written once per key (see ``domain/audit``)."""
+
+    async def write(self, entry: AuditStep | AuditRollback) -> None: ...
 
 
 class EventPublisher(Protocol):
+    """Domain events on ``ingestion-events`` (CloudEvent id = the idempotency key)."""
+
     async def publish(self, event: _Event) -> None: ...
 
 
 class ResultPublisher(Protocol):
+    """Task results on ``task-results`` (back to the planner)."""
+
     async def publish(self, result: TaskResult) -> None: ...
+
+
+class DeadLetterStore(Protocol):
+    """``dead_letters``, keyed by CloudEvent id (a redelivered letter is kept once)."""
+
+    async def add(self, letter: DeadLetter) -> None: ...
+
+    async def list(self, include_replayed: bool, limit: int) -> list[DeadLetter]:
+        """Oldest first."""
+        ...
+
+    async def get(self, letter_id: str) -> DeadLetter | None: ...
+
+    async def mark_replayed(self, letter_id: str, at: datetime) -> bool:
+        """False when unknown or already replayed."""
+        ...
+
+
+class Republisher(Protocol):
+    """Publish a dead letter's original message again on its topic."""
+
+    async def republish(self, topic: str, data: dict[str, Any]) -> None: ...
+
+
+class StorageReads(Protocol):
+    """The operator API's read side of the worker's collections (``None``: every source)."""
+
+    async def audit_trail(self, source_id: str | None, document_id: str | None, limit: int) -> list[AuditEntry]:
+        """Newest first."""
+        ...
+
+    async def document_tallies(self, source_id: str | None) -> list[DocumentTally]: ...
+
+    async def record_counts(self, source_id: str | None) -> dict[str, int]: ...
+
+    async def rejected_row_counts(self, source_id: str | None) -> dict[str, int]: ...
+
+    async def record_history(self, source_id: str, natural_key: str) -> list[RecordVersion]:
+        """Every version of a key (closed ones and the current document), any order."""
+        ...

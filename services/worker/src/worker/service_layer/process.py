@@ -1,84 +1,88 @@
 """Processing one raw document: dedup → parse → map → validate → store → announce.
 
-Safe under at-least-once delivery: the content hash decides (one insert into
-``raw_documents``); every write uses deterministic ids or conditional updates, so a
-redelivered document changes nothing; rows that fail validation go to ``parsing_logs``
-and the others go on (partial success).
-
-Error taxonomy (→ Dapr outcome in the entrypoint):
-- ``Processed`` with status succeeded / partial / duplicate → SUCCESS;
-- ``Unprocessable`` (cannot be parsed at all, unknown config, bad message) → logged,
-  ``task.failed`` announced, DROP → dead-letter topic (never retried forever);
-- ``Busy`` (another delivery is processing the same content) and any infrastructure
-  exception → RETRY (the inbound resiliency policy, then the dead-letter topic).
+Safe under at-least-once delivery: the document is judged against the latest document of its
+stream (``claims``, ``domain/streams``): the same content again is a duplicate, an older copy
+arriving late is superseded, anything else is a new occurrence with its own dataset version.
+Every write uses deterministic ids or conditional updates, so a redelivered document changes
+nothing; rows that fail validation go to ``parsing_logs`` and the others go on (partial
+success). In snapshot mode a complete snapshot also closes the keys it no longer holds
+(``snapshots``). The outcomes and how each reaches Dapr: ``errors``.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 import structlog
 
-from headwater.contracts.events import DocumentDuplicate, DocumentStored, RecordsChanged, TaskFailed
-from headwater.contracts.messages import RawDocument, TaskResult, TaskStatus
-from headwater.telemetry import counter
-from worker.domain.dedup import content_hash, raw_document_id
+from headwater.config import SourceConfig
+from headwater.contracts.events import DocumentStored, TaskFailed
+from headwater.contracts.messages import RawDocument, TaskStatus
+from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.parsers import DocumentParseError
+from worker.domain.snapshots import SnapshotPart, SnapshotScope, snapshot_scope
+from worker.domain.streams import UPLOAD_STREAM, head_id
+from worker.service_layer.announce import ChangeAnnouncer
+from worker.service_layer.claims import StreamClaims, receipt_of
 from worker.service_layer.extract import extract_batches
+from worker.service_layer.outcomes import Busy, Outcome, Processed, Unprocessable
 from worker.service_layer.ports import (
     AuditLog,
     BlobReader,
+    Clock,
     ConfigSource,
     DatasetVersions,
     EventPublisher,
+    Metrics,
     ParsingLog,
     RawDocuments,
     RecordStore,
     ResultPublisher,
+    StreamHeads,
 )
+from worker.service_layer.skipped import announce_skipped
+from worker.service_layer.snapshots import SnapshotKeys, SnapshotSweeper, is_snapshot, single_request
 from worker.service_layer.storage import store_records
+from worker.service_layer.trail import DocumentTrail
 
-if TYPE_CHECKING:
-    from headwater.config import EventsSpec
-    from worker.service_layer.ports import RecordChange
-
-__all__ = ["Busy", "DocumentProcessor", "Outcome", "Processed", "Unprocessable"]
+__all__ = ["DocumentProcessor"]
 
 log = structlog.get_logger(__name__)
-stored_counter = counter("headwater.worker.documents_stored", "documents stored")
-duplicate_counter = counter("headwater.worker.documents_duplicate", "duplicate documents")
-failed_counter = counter("headwater.worker.documents_failed", "documents that failed")
+
+COUNTS = (
+    "rows",
+    "rows_valid",
+    "rows_rejected",
+    "records_created",
+    "records_updated",
+    "records_deleted",
+    "records_unchanged",
+    "records_backdated",
+)
 
 
 @dataclass(frozen=True)
-class Processed:
-    status: TaskStatus
-    document_id: str
-    counts: dict[str, int] = field(default_factory=dict)
+class _Job:
+    """One delivery being processed: the message, its receipt, its occurrence (dataset version)."""
 
-
-@dataclass(frozen=True)
-class Unprocessable:
-    document_id: str | None
-    error: str
-
-
-@dataclass(frozen=True)
-class Busy:
-    document_id: str
-
-
-Outcome = Processed | Unprocessable | Busy
+    doc: RawDocument
+    receipt: Receipt
+    occurrence: str
+    trail: DocumentTrail
+    now: datetime
 
 
 class DocumentProcessor:
+    """Handles each ``raw-documents`` message; its ports are passed in by ``bootstrap``."""
+
     def __init__(
         self,
         *,
         raw: RawDocuments,
+        heads: StreamHeads,
         blobs: BlobReader,
         configs: ConfigSource,
         records: RecordStore,
@@ -87,50 +91,39 @@ class DocumentProcessor:
         audit: AuditLog,
         events: EventPublisher,
         results: ResultPublisher,
-        clock: Any,
-        stale_after_s: float = 300.0,
+        clock: Clock,
+        metrics: Metrics,
+        claims: StreamClaims,
+        sweeper: SnapshotSweeper,
     ) -> None:
-        self._raw, self._blobs, self._configs = raw, blobs, configs
+        self._raw, self._heads, self._blobs, self._configs = raw, heads, blobs, configs
         self._records, self._log, self._datasets, self._audit = records, parsing_log, datasets, audit
-        self._events, self._results, self._clock = events, results, clock
-        self._stale = stale_after_s
+        self._events, self._results, self._clock, self._metrics = events, results, clock, metrics
+        self._claims, self._sweeper = claims, sweeper
 
     async def handle(self, doc: RawDocument) -> Outcome:
-        # a claim-checked body is content-addressed (its key is its SHA-256, checked when read),
-        # so a duplicate is recognised without fetching it
         content = None if doc.reference is not None else await self._content(doc)
-        digest = doc.reference.sha256 if doc.reference is not None else content_hash(content or b"")
-        size = doc.reference.size_bytes if doc.reference is not None else len(content or b"")
-        doc_id = raw_document_id(doc.source_id, digest)
-        now: datetime = self._clock.now()
-        meta = {
-            "source_id": doc.source_id,
-            "task_id": doc.task_id,
-            "run_id": doc.run_id,
-            "document_key": doc.document_key,
-            "content_hash": digest,
-            "content_type": doc.content_type,
-            "size_bytes": size,
-            "linkage": doc.linkage,
-            "fetched_at": doc.fetched_at,
-            "config_version": doc.config_version,
-        }
-        claim = await self._raw.claim(doc_id, meta, now, self._stale)
+        receipt = receipt_of(doc, content)
+        claim = await self._claims.claim(receipt)
         if claim.state == "in_progress":
-            return Busy(doc_id)
-        if claim.state == "processed":
-            return await self._duplicate(doc, doc_id, digest, now)
+            return Busy(receipt.document_id)
+        occurrence = receipt.document_id if claim.state == "superseded" else claim.occurrence
+        trail = DocumentTrail(doc, occurrence, self._audit, self._results, self._clock)
+        job = _Job(doc, receipt, occurrence, trail, self._clock.now())
+        if claim.state != "new":
+            return await self._skipped(job, claim.state == "superseded")
+        await self._raw.begin(receipt, job.occurrence, job.now)
         if content is None:
             content = await self._content(doc)
-        await self._audit_step(doc, doc_id, "dedup", "new", {"size_bytes": size})
+        await trail.step("dedup", "new", {"size_bytes": receipt.size_bytes})
         try:
             config = await self._configs.get(doc.source_id, doc.config_version)
         except LookupError as exc:
-            return await self._fail(doc, doc_id, "parse", f"no config: {exc}")
+            return await self._fail(job, "parse", f"no config: {exc}")
         try:
-            return await self._store(doc, doc_id, digest, config, content, now)
+            return await self._store(job, config, content)
         except DocumentParseError as exc:
-            return await self._fail(doc, doc_id, "parse", str(exc))
+            return await self._fail(job, "parse", str(exc))
 
     async def _content(self, doc: RawDocument) -> bytes:
         if doc.reference is not None:
@@ -139,203 +132,148 @@ class DocumentProcessor:
             raise ValueError("raw document has neither content nor reference")
         return base64.b64decode(doc.content) if doc.encoding == "base64" else doc.content.encode("utf-8")
 
-    async def _store(
-        self, doc: RawDocument, doc_id: str, digest: str, config: Any, content: bytes, now: datetime
-    ) -> Processed:
-        """Batch by batch: log rejections, upsert records, remember the changes, announce them.
-        A parse error in a later batch leaves earlier batches stored; the redelivery or replay
-        of the document re-applies them as no-ops (deterministic ids, content hashes)."""
-        counts = {
-            "rows": 0,
-            "rows_valid": 0,
-            "rows_rejected": 0,
-            "records_created": 0,
-            "records_updated": 0,
-            "records_unchanged": 0,
-        }
-        announcer = _ChangeAnnouncer(self._events, doc.source_id, doc_id, now, config.events)
-        for number, batch in enumerate(
-            extract_batches(content, config, doc_id=doc_id, source_id=doc.source_id, task_id=doc.task_id, now=now),
-            start=1,
-        ):
-            if batch.rejections:
-                await self._log.write(batch.rejections)
-            changes = await store_records(self._records, config, doc.source_id, doc_id, batch.records, now)
-            await self._datasets.add_changes(doc_id, number, changes.changes)
-            for key, value in {**batch.counts(), **changes.counts()}.items():
-                counts[key] += value
-            await announcer.add(changes.changes)
-        await announcer.finish()
+    async def _store(self, job: _Job, config: SourceConfig, content: bytes) -> Processed:
+        """Store the document's records, then record it as a dataset version and announce it."""
+        doc, receipt = job.doc, job.receipt
+        counts = await self._store_batches(job, config, content)
+        stream = head_id(doc.source_id, receipt.stream)
         await self._datasets.record(
-            {
-                "_id": doc_id,
-                "source_id": doc.source_id,
-                "task_id": doc.task_id,
-                "created_at": now,
-                "rolled_back_at": None,
-                "counts": counts,
-            }
+            DatasetVersion(job.occurrence, doc.source_id, doc.task_id, job.now, counts, stream_id=stream)
         )
-        await self._audit_step(doc, doc_id, "store", "done", counts)
+        await job.trail.step("store", "done", counts)
         status = TaskStatus.PARTIAL if counts["rows_rejected"] else TaskStatus.SUCCEEDED
-        await self._raw.finish(doc_id, "processed", counts)
+        await self._heads.finish(stream, job.occurrence, "processed")  # first: whoever sees "processed" can rely on it
+        await self._raw.finish(receipt.document_id, "processed", counts)
         if config.events is None or config.events.enabled:
             await self._events.publish(
                 DocumentStored(
-                    idempotency_key=f"document.stored:{doc_id}",
+                    idempotency_key=f"document.stored:{job.occurrence}",
                     source_id=doc.source_id,
-                    occurred_at=now,
+                    occurred_at=job.now,
                     task_id=doc.task_id,
-                    document_id=doc_id,
-                    content_hash=digest,
-                    dataset_version=doc_id,
+                    document_id=job.occurrence,
+                    content_hash=receipt.content_hash,
+                    dataset_version=job.occurrence,
                     rows=counts["rows"],
                     rows_valid=counts["rows_valid"],
                     rows_rejected=counts["rows_rejected"],
                     linkage=doc.linkage,
                 )
             )
-        await self._report(doc, status, counts=counts)
-        stored_counter.add(1, {"source_id": doc.source_id})
-        log.info("document stored", source_id=doc.source_id, document_id=doc_id, **counts)
-        return Processed(status, doc_id, counts)
+        await job.trail.report(status, counts=counts)
+        self._metrics.count("documents_stored", 1, source_id=doc.source_id)
+        log.info("document stored", source_id=doc.source_id, document_id=job.occurrence, **counts)
+        return Processed(status, job.occurrence, counts)
 
-    async def _duplicate(self, doc: RawDocument, doc_id: str, digest: str, now: datetime) -> Processed:
-        duplicate_counter.add(1, {"source_id": doc.source_id})
-        await self._audit_step(doc, doc_id, "dedup", "duplicate", {})
-        await self._events.publish(
-            DocumentDuplicate(
-                idempotency_key=f"document.duplicate:{doc_id}:{doc.task_id}:{doc.document_key}",
-                source_id=doc.source_id,
-                occurred_at=now,
-                task_id=doc.task_id,
-                document_id=doc_id,
-                content_hash=digest,
+    async def _store_batches(self, job: _Job, config: SourceConfig, content: bytes) -> dict[str, int]:
+        """Batch by batch: log rejections, upsert records, remember the changes, announce them.
+        A parse error in a later batch leaves earlier batches stored; the redelivery or replay
+        of the document re-applies them as no-ops (deterministic ids, content hashes)."""
+        doc, occurrence, now = job.doc, job.occurrence, job.now
+        counts = dict.fromkeys(COUNTS, 0)
+        announcer = ChangeAnnouncer(self._events, doc.source_id, occurrence, now, config.events)
+        keys = SnapshotKeys(self._scope(doc, job.receipt, config), occurrence, self._sweeper.snapshots)
+        batches = extract_batches(
+            content, config, doc_id=occurrence, source_id=doc.source_id, task_id=doc.task_id, now=now
+        )
+        number = 0
+        for number, batch in enumerate(batches, start=1):
+            if batch.rejections:
+                await self._log.write(batch.rejections)
+            changes = await store_records(
+                self._records, config, doc.source_id, occurrence, batch.records, now, doc.fetched_at
             )
-        )
-        await self._report(doc, TaskStatus.DUPLICATE, counts={"duplicates": 1})
-        log.info("duplicate document acknowledged", source_id=doc.source_id, document_id=doc_id)
-        return Processed(TaskStatus.DUPLICATE, doc_id, {"duplicates": 1})
+            await self._datasets.add_changes(occurrence, number, changes.changes)
+            for key, value in {**batch.counts(), **changes.counts()}.items():
+                counts[key] += value
+            await announcer.add(changes.changes)
+            if is_snapshot(config):
+                await keys.add(number, batch)
+        if is_snapshot(config):
+            counts["records_deleted"] += await self._snapshot(job, config, keys, number + 1, announcer)
+        await announcer.finish()
+        return counts
 
-    async def _fail(
-        self, doc: RawDocument, doc_id: str, stage: Literal["fetch", "parse", "store"], error: str
-    ) -> Unprocessable:
-        now = self._clock.now()
-        failed_counter.add(1, {"source_id": doc.source_id})
-        await self._log.write(
-            [
-                {
-                    "_id": f"{doc_id}:0:document",
-                    "source_id": doc.source_id,
-                    "task_id": doc.task_id,
-                    "document_id": doc_id,
-                    "row": 0,
-                    "field": None,
-                    "reason": error,
-                    "excerpt": None,
-                    "logged_at": now,
-                }
-            ]
+    def _scope(self, doc: RawDocument, receipt: Receipt, config: SourceConfig) -> SnapshotScope:
+        return snapshot_scope(
+            doc.task_id,
+            doc.run_id,
+            uploaded=receipt.stream == UPLOAD_STREAM,
+            single_request=single_request(config),
+            documents_in_task=doc.documents_in_task,
+            snapshot_complete=doc.snapshot_complete,
         )
-        await self._raw.finish(doc_id, "failed", {}, error)
-        await self._audit_step(doc, doc_id, stage, "failed", {}, error)
+
+    async def _snapshot(
+        self, job: _Job, config: SourceConfig, keys: SnapshotKeys, first_batch: int, announcer: ChangeAnnouncer
+    ) -> int:
+        """A single-document snapshot sweeps into this document's dataset version; a part of a
+        larger one seals its keys and sweeps the snapshot (its own dataset version) when last."""
+        doc = job.doc
+        if keys.scope.single:
+            if not keys.complete:
+                return 0
+            return await self._sweeper.sweep(
+                config, job.occurrence, keys.seen, job.now, doc.fetched_at, first_batch, announcer
+            )
+        await keys.seal()
+        part = SnapshotPart(
+            doc.source_id, keys.scope.snapshot_id, doc.document_key, job.occurrence, doc.fetched_at, keys.scope.end
+        )
+        swept = await self._sweeper.after_part(config, part, doc.task_id, job.now)
+        if swept is not None:
+            await job.trail.step("snapshot", "swept", {"records_deleted": swept})
+        return 0
+
+    async def _skipped(self, job: _Job, superseded: bool) -> Processed:
+        """A duplicate of the stream's latest document, or an older one arriving late."""
+        doc = job.doc
+        if not superseded:
+            await self._raw.count_duplicate(job.receipt.document_id)
+            await self._snapshot_part(job)
+        self._metrics.count("documents_duplicate", 1, source_id=doc.source_id)
+        return await announce_skipped(self._events, job.trail, doc, job.receipt, job.occurrence, job.now, superseded)
+
+    async def _snapshot_part(self, job: _Job) -> None:
+        """A duplicate is still a document of its snapshot (its keys are its stream's latest)."""
+        doc = job.doc
+        try:
+            config = await self._configs.get(doc.source_id, doc.config_version)
+        except LookupError:
+            return
+        scope = self._scope(doc, job.receipt, config)
+        if is_snapshot(config) and not scope.single:
+            part = SnapshotPart(
+                doc.source_id, scope.snapshot_id, doc.document_key, job.occurrence, doc.fetched_at, scope.end
+            )
+            swept = await self._sweeper.after_part(config, part, doc.task_id, job.now)
+            if swept is not None:
+                await job.trail.step("snapshot", "swept", {"records_deleted": swept})
+
+    async def _fail(self, job: _Job, stage: Literal["fetch", "parse", "store"], error: str) -> Unprocessable:
+        doc, occurrence, now = job.doc, job.occurrence, self._clock.now()
+        self._metrics.count("documents_failed", 1, source_id=doc.source_id)
+        await self._log.write([Rejection(occurrence, doc.source_id, doc.task_id, 0, None, error, None, now)])
+        await self._raw.finish(job.receipt.document_id, "failed", {}, error)
+        await self._heads.finish(head_id(doc.source_id, job.receipt.stream), occurrence, "failed")
+        await job.trail.step(stage, "failed", {}, error)
         await self._events.publish(
             TaskFailed(
-                idempotency_key=f"task.failed:{doc_id}",
+                idempotency_key=f"task.failed:{occurrence}",
                 source_id=doc.source_id,
                 occurred_at=now,
                 task_id=doc.task_id,
-                document_id=doc_id,
+                document_id=occurrence,
                 stage=stage,
                 error=error,
             )
         )
-        await self._report(doc, TaskStatus.FAILED, error=error)
+        await job.trail.report(TaskStatus.FAILED, error=error)
         log.error(
             "document could not be processed; dead-lettered",
             source_id=doc.source_id,
-            document_id=doc_id,
+            document_id=occurrence,
             stage=stage,
             error=error,
         )
-        return Unprocessable(doc_id, error)
-
-    async def _report(
-        self, doc: RawDocument, status: TaskStatus, counts: dict[str, int] | None = None, error: str | None = None
-    ) -> None:
-        """The document's outcome back to the planner (``task-results``)."""
-        await self._results.publish(
-            TaskResult(
-                source_id=doc.source_id,
-                task_id=doc.task_id,
-                run_id=doc.run_id,
-                reporter="worker",
-                status=status,
-                document_key=doc.document_key,
-                counts=counts or {},
-                error=error,
-            )
-        )
-
-    async def _audit_step(
-        self, doc: RawDocument, doc_id: str, step: str, outcome: str, counts: dict[str, int], error: str | None = None
-    ) -> None:
-        await self._audit.write(
-            {
-                "_id": f"{doc_id}:{step}:{outcome}:{doc.task_id}:{doc.document_key}",
-                "at": self._clock.now(),
-                "source_id": doc.source_id,
-                "task_id": doc.task_id,
-                "document_id": doc_id,
-                "step": step,
-                "outcome": outcome,
-                "counts": counts,
-                "error": error,
-            }
-        )
-
-
-class _ChangeAnnouncer:
-    """``records.changed`` events of at most ``records_changed_batch`` keys, published as the
-    batches are stored; one event is held back so the final one can say ``last``."""
-
-    def __init__(
-        self, events: EventPublisher, source_id: str, doc_id: str, now: datetime, spec: EventsSpec | None
-    ) -> None:
-        self._events, self._source, self._doc, self._now = events, source_id, doc_id, now
-        self._size = spec.records_changed_batch if spec is not None else 500
-        self._enabled = spec is None or spec.enabled
-        self._pending: list[tuple[str, str]] = []
-        self._held: RecordsChanged | None = None
-        self._batch = 0
-
-    async def add(self, changes: list[RecordChange]) -> None:
-        if not self._enabled:
-            return
-        self._pending += [("c" if c.previous_version is None else "u", c.natural_key) for c in changes]
-        while len(self._pending) > self._size:
-            await self._emit(self._pending[: self._size])
-            self._pending = self._pending[self._size :]
-
-    async def finish(self) -> None:
-        if self._pending:
-            await self._emit(self._pending)
-            self._pending = []
-        if self._held is not None:
-            await self._events.publish(self._held.model_copy(update={"last": True}))
-            self._held = None
-
-    async def _emit(self, part: list[tuple[str, str]]) -> None:
-        if self._held is not None:
-            await self._events.publish(self._held)
-        self._batch += 1
-        self._held = RecordsChanged(
-            idempotency_key=f"records.changed:{self._doc}:{self._batch}",
-            source_id=self._source,
-            occurred_at=self._now,
-            dataset_version=self._doc,
-            batch=self._batch,
-            last=False,
-            created=[k for t, k in part if t == "c"],
-            updated=[k for t, k in part if t == "u"],
-        )
+        return Unprocessable(occurrence, error)

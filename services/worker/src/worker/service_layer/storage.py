@@ -1,17 +1,20 @@
-"""Upsert records by natural key with SCD-2 history (a new version only when content changed)."""
+"""Upsert records by natural key with SCD-2 history (a new version only when content changed),
+late records into the history at their place, and tombstones for what a snapshot no longer holds."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from headwater.config import SourceConfig
-from worker.domain.records import record_content_hash
-from worker.domain.scd2 import StoredVersion, current_id, decide, version_id
-from worker.service_layer.ports import RecordChange, RecordStore, StoredRecord
+from worker.domain.history import place_late
+from worker.domain.records import effective_time
+from worker.domain.scd2 import Incoming, MergePlan, RecordChange, RecordVersion, deletions, merge
+from worker.service_layer.ports import RecordStore
 
-__all__ = ["StoreResult", "closed_copy", "store_records"]
+__all__ = ["CHUNK", "StoreResult", "delete_absent", "store_records"]
 
 CHUNK = 1000
 
@@ -20,96 +23,105 @@ CHUNK = 1000
 class StoreResult:
     changes: list[RecordChange] = field(default_factory=list)
     unchanged: int = 0
+    backdated: int = 0
 
     def counts(self) -> dict[str, int]:
-        created = sum(1 for c in self.changes if c.previous_version is None)
+        kinds = [c.kind for c in self.changes]
         return {
-            "records_created": created,
-            "records_updated": len(self.changes) - created,
+            "records_created": kinds.count("created"),
+            "records_updated": kinds.count("updated"),
+            "records_deleted": kinds.count("deleted"),
             "records_unchanged": self.unchanged,
+            "records_backdated": self.backdated,
         }
+
+
+async def _apply(store: RecordStore, plan: MergePlan) -> None:
+    """Closed copies first, then the moves of the current documents (each conditional)."""
+    if plan.archive:
+        await store.archive(plan.archive)
+    if plan.moves:
+        await store.set_current(plan.moves)
 
 
 async def store_records(
     store: RecordStore,
     config: SourceConfig,
     source_id: str,
-    doc_id: str,
+    dataset_version: str,
     records: list[tuple[str, dict[str, Any], int]],
     now: datetime,
+    fetched_at: datetime | None = None,
 ) -> StoreResult:
-    """Apply the records of one document. Within a document the last row of a key wins.
+    """Apply the records of one document (their dataset version is ``dataset_version``).
+    Within a document the last row of a key wins.
 
-    SCD-2 layout: ``records`` holds each key's current version (``valid_to`` null); when a
-    version is superseded, a closed copy (``valid_to`` set, ``is_current`` false) goes to
-    ``record_versions`` first, then the current document moves on — conditionally on the
-    version it replaces. A first version costs one write, a change two.
+    SCD-2 layout (``domain/scd2``): ``records`` holds each key's current version; when a
+    version is superseded, a closed copy goes to ``record_versions`` first, then the current
+    version moves on — conditionally on the version number it replaces.
     """
-    history = config.store.history if config.store is not None else "scd2"
-    latest: dict[str, dict[str, Any]] = {}
-    for key, record, _row in records:
-        latest[key] = record
-    result = StoreResult()
+    spec = config.store
+    history = spec.history if spec is not None else "scd2"
+    path = spec.valid_from_path if spec is not None else None
+    latest = {key: Incoming(record, effective_time(record, path) if path else None) for key, record, _row in records}
     keys = list(latest)
+    result = StoreResult()
     for i in range(0, len(keys), CHUNK):
-        chunk = keys[i : i + CHUNK]
-        current = await store.current(source_id, chunk)
-        archive, pointers = [], []
-        for key in chunk:
-            data = latest[key]
-            digest = record_content_hash(data)
-            stored = current.get(key)
-            previous = (
-                None
-                if stored is None
-                else StoredVersion(
-                    natural_key=key,
-                    version=stored.version,
-                    content_hash=stored.content_hash,
-                    valid_from=stored.valid_from,
-                    valid_to=None,
-                    is_current=True,
-                )
-            )
-            decision = decide(previous, digest, now, history)
-            if decision.kind == "unchanged":
-                result.unchanged += 1
-                continue
-            doc = {
-                "_id": current_id(source_id, key),
-                "source_id": source_id,
-                "natural_key": key,
-                "version": decision.version,
-                "content_hash": digest,
-                "data": data,
-                "valid_from": now,
-                "valid_to": None,
-                "is_current": True,
-                "dataset_version": doc_id,
-                "updated_at": now,
-            }
-            if stored is not None and history == "scd2":
-                archive.append(closed_copy(source_id, stored, now))
-            pointers.append((doc, None if stored is None else stored.version))
-            result.changes.append(RecordChange(key, decision.version, None if stored is None else stored.version))
-        if archive:
-            await store.archive(source_id, archive)
-        if pointers:
-            await store.set_current(source_id, pointers)
+        chunk = {key: latest[key] for key in keys[i : i + CHUNK]}
+        current = await store.current(source_id, list(chunk))
+        plan = merge(source_id, dataset_version, chunk, current, now, history, fetched_at)
+        await _apply(store, plan)
+        result.changes += plan.changes
+        result.unchanged += plan.unchanged
+        for key, item in plan.late.items():
+            placed = history == "scd2" and await _place_late(store, source_id, key, item, dataset_version, now)
+            result.backdated += placed
+            result.unchanged += not placed
     return result
 
 
-def closed_copy(source_id: str, stored: StoredRecord, now: datetime) -> dict[str, Any]:
-    """The ``record_versions`` document of a superseded version."""
-    return {
-        "_id": version_id(source_id, stored.natural_key, stored.version),
-        "source_id": source_id,
-        "natural_key": stored.natural_key,
-        "version": stored.version,
-        "content_hash": stored.content_hash,
-        "data": stored.data,
-        "valid_from": stored.valid_from,
-        "valid_to": now,
-        "is_current": False,
-        "dataset_version": stored.dataset_version,
-    }
+async def _place_late(
+    store: RecordStore, source_id: str, key: str, item: Incoming, dataset_version: str, now: datetime
+) -> bool:
+    """Put a record older than the current version into the history (``domain/history``)."""
+    versions = await store.history(source_id, key)
+    if not versions:
+        return False
+    plan = place_late(versions, versions[-1], item, dataset_version, now)
+    if plan is None:
+        return False
+    if plan.insert is not None:
+        assert plan.expected_seq is not None
+        if not await store.take_number(source_id, key, plan.expected_seq):
+            return False  # another document changed the key meanwhile; its redelivery places it again
+        await store.archive([plan.insert])
+    await store.retime(source_id, plan.retimes)
+    return True
+
+
+async def delete_absent(
+    store: RecordStore,
+    source_id: str,
+    dataset_version: str,
+    absent: list[str],
+    now: datetime,
+    history: str,
+    older_than: datetime,
+    log: Callable[[list[RecordChange]], Awaitable[None]],
+) -> int:
+    """Tombstone the live ``absent`` keys, chunk by chunk; a key a document fetched after
+    ``older_than`` wrote (newer than the snapshot) is left alone. Each chunk's changes are ``log``ged
+    before they are applied, so a rollback finds them even after a crash half-way. How many."""
+    deleted = 0
+    for i in range(0, len(absent), CHUNK):
+        found = await store.current(source_id, absent[i : i + CHUNK])
+        gone = [v for v in found.values() if v.live and _not_after(v, older_than)]
+        plan = deletions(dataset_version, gone, now, history, older_than)
+        await log(plan.changes)
+        await _apply(store, plan)
+        deleted += len(plan.changes)
+    return deleted
+
+
+def _not_after(version: RecordVersion, moment: datetime) -> bool:
+    return version.fetched_at is None or version.fetched_at <= moment

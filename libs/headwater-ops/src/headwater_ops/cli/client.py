@@ -1,0 +1,82 @@
+"""The CLI's client of the planner API (through the planner's Dapr sidecar by default)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ["ApiClient", "ApiError", "Unreachable", "default_api_url", "default_token"]
+
+DEFAULT_API_URL = "http://127.0.0.1:3501/v1.0/invoke/planner/method"
+
+
+class Unreachable(RuntimeError):
+    """The planner (or its sidecar) did not answer: exit code 3."""
+
+
+class ApiError(RuntimeError):
+    """The planner answered with an error: exit code 1."""
+
+    def __init__(self, status: int, detail: Any) -> None:
+        self.status = status
+        self.detail = detail
+        message = detail.get("message") if isinstance(detail, dict) else detail
+        super().__init__(f"HTTP {status}: {message}")
+
+
+def default_api_url() -> str:
+    return os.environ.get("HEADWATER_API_URL", DEFAULT_API_URL)
+
+
+def default_token() -> str | None:
+    """``HEADWATER_API_TOKEN``, else the token ``headwater up`` put in the local secret store."""
+    token = os.environ.get("HEADWATER_API_TOKEN")
+    if token:
+        return token
+    from headwater_ops.runtime.settings import RuntimeSettings  # only for the local default
+
+    try:
+        secrets_file = RuntimeSettings().instance_dir / "secrets.json"
+        data = json.loads(secrets_file.read_text())
+        return str(data["headwater"]["api_token"])
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError):
+        return None
+
+
+class ApiClient:
+    def __init__(
+        self, base_url: str, token: str | None, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
+        self.base_url = base_url
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise Unreachable(
+                f"cannot reach the planner at {self.base_url} ({type(exc).__name__}); "
+                "is the platform running (`make up`)?"
+            ) from exc
+        if response.status_code in (502, 503) or (response.status_code == 500 and "ERR_DIRECT_INVOKE" in response.text):
+            raise Unreachable(f"the planner is not reachable through {self.base_url}: {response.text[:200]}")
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(response.status_code, detail)
+        return response.json() if response.content else None
+
+    def upload(self, path: str, file: Path, content_type: str) -> Any:
+        with file.open("rb") as handle:
+            return self.request(
+                "POST", path, content=handle.read(), headers={"content-type": content_type, "x-filename": file.name}
+            )

@@ -1,0 +1,152 @@
+"""``headwater sources …``: validate, apply, list, get, diff, delete, trigger."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.table import Table
+
+from headwater.config import ConfigError, SourceConfig, dump_source_config, load_source_configs
+from headwater_ops.cli.common import ApiUrl, Output, OutputOpt, Token, client, console, err, fail, handle, print_data
+
+app = typer.Typer(help="Manage source configs.", no_args_is_help=True)
+
+Paths = Annotated[list[Path], typer.Argument(help="YAML files or folders", show_default=False)]
+FileOpt = Annotated[
+    list[Path], typer.Option("-f", "--filename", help="YAML file or folder (repeatable)", show_default=False)
+]
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise fail(f"{path}: no such file or folder")
+    if not files:
+        raise fail(f"no YAML files in {', '.join(map(str, paths))}")
+    return files
+
+
+def _load(paths: list[Path]) -> list[SourceConfig]:
+    """Every config of every file, or every error of every file (then exit 1)."""
+    configs: list[SourceConfig] = []
+    failed = False
+    for file in _expand(paths):
+        try:
+            configs += load_source_configs([file])
+        except ConfigError as exc:
+            failed = True
+            err.print(str(exc), highlight=False, soft_wrap=True)
+    if failed:
+        raise fail("invalid source config(s); nothing was applied")
+    return configs
+
+
+@app.command()
+def validate(paths: Paths) -> None:
+    """Check source config files; report every error with file:line:column and path."""
+    for config in _load(paths):
+        console.print(f"[green]valid[/]  {config.source_id}")
+
+
+@app.command()
+def apply(filename: FileOpt, api_url: ApiUrl = None, token: Token = None) -> None:
+    """Create or update sources from files (validated first: all or nothing)."""
+    configs = _load(filename)
+    api = client(api_url, token)
+    with handle():
+        for config in configs:
+            body = dump_source_config(config)
+            result = api.request("PUT", f"/api/v1/sources/{config.source_id}", json=body)
+            status = result["status"]
+            colour = {"created": "green", "updated": "yellow"}.get(status, "dim")
+            console.print(f"source/{config.source_id} [{colour}]{status}[/] (version {result['version']})")
+
+
+def _sources_table(rows: list[dict[str, Any]]) -> None:
+    table = Table("SOURCE", "MODE", "SCHEDULE", "ENABLED", "VERSION", "UPDATED")
+    for row in rows:
+        ingestion = row["config"].get("ingestion", {})
+        table.add_row(
+            row["source_id"],
+            ingestion.get("mode", ""),
+            ingestion.get("schedule") or "-",
+            "yes" if row["enabled"] else "no",
+            str(row["version"]),
+            row["updated_at"][:19],
+        )
+    console.print(table)
+
+
+@app.command("list")
+def list_(output: OutputOpt = Output.table, api_url: ApiUrl = None, token: Token = None) -> None:
+    """List sources."""
+    with handle():
+        rows = client(api_url, token).request("GET", "/api/v1/sources")
+    print_data(rows, output, _sources_table)
+
+
+@app.command()
+def get(
+    source_id: str,
+    output: OutputOpt = Output.yaml,
+    version: int | None = None,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Show one source (its stored config, version and hash)."""
+    with handle():
+        row = client(api_url, token).request(
+            "GET", f"/api/v1/sources/{source_id}", params={"version": version} if version else None
+        )
+    print_data(row, output, lambda r: _sources_table([r]))
+
+
+@app.command()
+def diff(filename: FileOpt, api_url: ApiUrl = None, token: Token = None) -> None:
+    """Show what `apply` would change."""
+    api = client(api_url, token)
+    with handle():
+        for config in _load(filename):
+            local = yaml.safe_dump(dump_source_config(config), sort_keys=True).splitlines(keepends=True)
+            try:
+                remote_cfg = api.request("GET", f"/api/v1/sources/{config.source_id}")["config"]
+                remote = yaml.safe_dump(remote_cfg, sort_keys=True).splitlines(keepends=True)
+            except Exception as exc:  # a 404 means: apply would create it
+                if getattr(exc, "status", None) != 404:
+                    raise
+                console.print(f"source/{config.source_id}: [green]new[/] (apply would create it)")
+                continue
+            lines = list(difflib.unified_diff(remote, local, f"planner/{config.source_id}", "local"))
+            if not lines:
+                console.print(f"source/{config.source_id}: no changes")
+            else:
+                console.print("".join(lines), end="", highlight=False, markup=False)
+
+
+@app.command()
+def delete(source_id: str, api_url: ApiUrl = None, token: Token = None) -> None:
+    """Delete a source (its job is removed; stored records stay)."""
+    with handle():
+        client(api_url, token).request("DELETE", f"/api/v1/sources/{source_id}")
+    console.print(f"source/{source_id} deleted")
+
+
+@app.command()
+def trigger(source_id: str, api_url: ApiUrl = None, token: Token = None) -> None:
+    """Plan a source's work now, outside its schedule."""
+    with handle():
+        result = client(api_url, token).request("POST", f"/api/v1/sources/{source_id}/trigger")
+    console.print(
+        f"source/{source_id} {result['outcome']}: {result['work_items']} work item(s)"
+        + (f", run {result['run_id']}" if result.get("run_id") else "")
+        + (f" ({result['detail']})" if result.get("detail") else "")
+    )

@@ -1,0 +1,120 @@
+"""Render one instance's Dapr files from the committed ``dapr.yaml`` and ``deploy/dapr/``.
+
+Rendering only fills in the instance's ports and absolute paths, so the committed files
+stay the single description of the apps, their components and their configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from headwater_ops.runtime.settings import Ports
+
+__all__ = ["REDIS_TYPES", "AppEndpoint", "app_endpoints", "project_python", "render_instance"]
+
+REDIS_TYPES = {"pubsub.redis", "state.redis", "lock.redis"}
+
+
+@dataclass(frozen=True)
+class AppEndpoint:
+    """One app and its sidecar, as rendered for an instance."""
+
+    app_id: str
+    app_port: int
+    dapr_http_port: int
+    dapr_grpc_port: int
+    dapr_internal_grpc_port: int
+    metrics_port: int
+    app_dir: Path
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    @property
+    def dapr_url(self) -> str:
+        return f"http://127.0.0.1:{self.dapr_http_port}"
+
+
+def app_endpoints(project: Path, offset: int) -> dict[str, AppEndpoint]:
+    """Every app of ``dapr.yaml`` with its ports shifted by ``offset``, by app id."""
+    source = yaml.safe_load((project / "dapr.yaml").read_text())
+    return {
+        app["appID"]: AppEndpoint(
+            app_id=app["appID"],
+            app_port=app["appPort"] + offset,
+            dapr_http_port=app["daprHTTPPort"] + offset,
+            dapr_grpc_port=app["daprGRPCPort"] + offset,
+            dapr_internal_grpc_port=app["daprInternalGRPCPort"] + offset,
+            metrics_port=app["metricsPort"] + offset,
+            app_dir=(project / app["appDirPath"]).resolve(),
+        )
+        for app in source["apps"]
+    }
+
+
+def project_python(project: Path) -> str:
+    """The checkout's virtualenv interpreter, else the one running this code."""
+    venv = project / ".venv/bin/python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def render_instance(project: Path, instance_dir: Path, ports: Ports, secrets_file: Path, env: dict[str, str]) -> Path:
+    """Write the instance's ``components/``, ``config.yaml`` and run file; return the run file."""
+    comp_dir = instance_dir / "components"
+    _render_components(project, comp_dir, ports, secrets_file)
+    _render_config(project, instance_dir)
+    run = yaml.safe_load((project / "dapr.yaml").read_text())
+    common = run.setdefault("common", {})
+    common["resourcesPaths"] = [str(comp_dir)]
+    common["configFilePath"] = str(instance_dir / "config.yaml")
+    common["schedulerHostAddress"] = f"127.0.0.1:{ports.scheduler}"
+    common["env"] = {**common.get("env", {}), **env}
+    endpoints = app_endpoints(project, ports.offset)
+    python = project_python(project)
+    for app in run["apps"]:
+        ep = endpoints[app["appID"]]
+        app.update(
+            appDirPath=str(ep.app_dir),
+            appPort=ep.app_port,
+            daprHTTPPort=ep.dapr_http_port,
+            daprGRPCPort=ep.dapr_grpc_port,
+            daprInternalGRPCPort=ep.dapr_internal_grpc_port,
+            metricsPort=ep.metrics_port,
+        )
+        app["command"] = [python if c.endswith(".venv/bin/python") else c for c in app["command"]]
+    run_file = instance_dir / "dapr.yaml"
+    run_file.write_text(yaml.safe_dump(run, sort_keys=False))
+    return run_file
+
+
+def _render_components(project: Path, comp_dir: Path, ports: Ports, secrets_file: Path) -> None:
+    comp_dir.mkdir(parents=True, exist_ok=True)
+    for old in comp_dir.glob("*.yaml"):
+        old.unlink()
+    for path in sorted((project / "deploy/dapr/components").glob("*.yaml")):
+        docs = [_render_component(d, ports, secrets_file) for d in yaml.safe_load_all(path.read_text()) if d]
+        (comp_dir / path.name).write_text(yaml.safe_dump_all(docs, sort_keys=False))
+
+
+def _render_component(doc: dict[str, Any], ports: Ports, secrets_file: Path) -> dict[str, Any]:
+    kind = doc.get("spec", {}).get("type")
+    for item in doc.get("spec", {}).get("metadata", []) or []:
+        if kind in REDIS_TYPES and item["name"] == "redisHost":
+            item["value"] = f"127.0.0.1:{ports.redis}"
+        if kind == "secretstores.local.file" and item["name"] == "secretsFile":
+            item["value"] = str(secrets_file)
+    return doc
+
+
+def _render_config(project: Path, instance_dir: Path) -> None:
+    config = yaml.safe_load((project / "deploy/dapr/config.yaml").read_text())
+    resolution = config["spec"].get("nameResolution", {})
+    if resolution.get("component") == "sqlite":
+        resolution["configuration"]["connectionString"] = str(instance_dir / "nameresolution.db")
+    (instance_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

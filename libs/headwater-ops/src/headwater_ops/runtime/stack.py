@@ -1,0 +1,298 @@
+"""Start and stop a whole local stack: scheduler, Redis, PostgreSQL + FerretDB, ``dapr run -f``.
+
+An *instance* (``dev`` for ``make up``, ``test`` for the integration tests) keeps its data,
+pid files, logs and rendered Dapr files under ``.headwater/<instance>/``. The committed
+``dapr.yaml`` and ``deploy/dapr/`` are the source (``render``); ``daemons`` says how each
+program is launched and ``dev_secrets`` keeps the development secret store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from headwater_ops.runtime import postgres
+from headwater_ops.runtime.binaries import RuntimeBinaries, resolve_runtime
+from headwater_ops.runtime.daemons import Daemons
+from headwater_ops.runtime.dev_secrets import DevSecrets
+from headwater_ops.runtime.procs import (
+    INSTANCE_MARKER,
+    check_ports_free,
+    marked_processes,
+    port_open,
+    read_pid,
+    redis_server_pids,
+    stop_pidfile,
+    sweep,
+    terminate,
+)
+from headwater_ops.runtime.render import AppEndpoint, app_endpoints, project_python, render_instance
+from headwater_ops.runtime.settings import RuntimeSettings
+
+__all__ = ["AppEndpoint", "Stack", "StackInfo"]
+
+Report = Callable[[str], None]
+_STOP_ORDER = ("demo-data", "dapr", "ferretdb", "postgres", "scheduler", "redis")
+_LOGS = ("dapr", "scheduler", "redis", "postgres", "ferretdb")
+
+
+@dataclass
+class StackInfo:
+    """What runs where: returned by ``Stack.up`` and printed by ``headwater up``."""
+
+    instance_dir: Path
+    mongodb_uri: str
+    mongodb_database: str
+    redis_address: str
+    scheduler_address: str
+    apps: dict[str, AppEndpoint] = field(default_factory=dict)
+    logs: dict[str, Path] = field(default_factory=dict)
+    runtime_source: str = ""
+    secrets_file: Path | None = None
+
+
+class Stack:
+    """The local runtime of one instance."""
+
+    def __init__(self, settings: RuntimeSettings, report: Report = print) -> None:
+        self.settings = settings
+        self.report = report
+        self.dir = settings.instance_dir
+        self.ports = settings.ports
+        self.daemons = Daemons(settings)
+        self.run_dir = self.daemons.run_dir
+        self.log_dir = self.daemons.log_dir
+        self.secrets = DevSecrets(self.secrets_file)
+
+    # ------------------------------------------------------------------ what runs where
+    @property
+    def mongodb_uri(self) -> str:
+        return self.settings.mongodb_uri or f"mongodb://127.0.0.1:{self.ports.ferretdb}/"
+
+    @property
+    def mongodb_database(self) -> str:
+        return f"headwater_{self.settings.instance}".replace("-", "_")
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.dir / "secrets.json"
+
+    @property
+    def run_file(self) -> Path:
+        return self.dir / "dapr.yaml"
+
+    @property
+    def demo_port(self) -> int:
+        return 8190 + self.ports.offset
+
+    def apps(self) -> dict[str, AppEndpoint]:
+        return app_endpoints(self.settings.project, self.ports.offset)
+
+    def render(self, extra_env: dict[str, str] | None = None) -> Path:
+        """Write the instance's components, configuration and run file; return the run file."""
+        env = {**self._app_env(), **(extra_env or {})}
+        return render_instance(self.settings.project, self.dir, self.ports, self.secrets_file, env)
+
+    def _app_env(self) -> dict[str, str]:
+        env = {
+            INSTANCE_MARKER: str(self.dir),
+            "MONGODB_URI": self.mongodb_uri,
+            "MONGODB_DATABASE": self.mongodb_database,
+            "HEADWATER_INSTANCE": self.settings.instance,
+            "PYTHONUNBUFFERED": "1",
+        }
+        for app_id, ep in self.apps().items():
+            env[f"HEADWATER_{app_id.upper().replace('-', '_')}_URL"] = ep.app_url
+        return env
+
+    def info(self, rt: RuntimeBinaries | None = None) -> StackInfo:
+        apps = self.apps()
+        logs = {name: self.log_dir / f"{name}.log" for name in _LOGS}
+        for ep in apps.values():
+            logs[f"{ep.app_id} (app and daprd)"] = ep.app_dir / ".dapr" / "logs"
+        return StackInfo(
+            instance_dir=self.dir,
+            mongodb_uri=self.mongodb_uri,
+            mongodb_database=self.mongodb_database,
+            redis_address=f"127.0.0.1:{self.ports.redis}",
+            scheduler_address=f"127.0.0.1:{self.ports.scheduler}",
+            apps=apps,
+            logs=logs,
+            runtime_source=rt.source if rt else "",
+            secrets_file=self.secrets_file,
+        )
+
+    # ------------------------------------------------------------------ secrets
+    def api_token(self) -> str:
+        """The planner API token of the development secret store (generated on first use)."""
+        return self.secrets.api_token()
+
+    def write_secrets(self, new: dict[str, Any]) -> None:
+        """Merge ``new`` into the development secret store (daprd reads it when it starts)."""
+        self.secrets.merge(new)
+
+    # ------------------------------------------------------------------ lifecycle
+    def up(self, extra_env: dict[str, str] | None = None) -> StackInfo:
+        """Start everything and wait until every sidecar and service is healthy."""
+        started = time.monotonic()
+        rt = resolve_runtime(self.settings, self.report)
+        if (self.run_dir / "dapr.pid").exists() and self.daemons.dapr(rt, self.run_file).alive():
+            self.report(f"stack '{self.settings.instance}' is already running; `make down` first to restart")
+            return self.info(rt)
+        self.down(quiet=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.secrets.ensure()
+        check_ports_free(self._ports_needed())
+        self._start_infrastructure(rt)
+        self.render(extra_env)
+        self._start_apps(rt)
+        self.report(f"stack '{self.settings.instance}' up in {time.monotonic() - started:.1f}s")
+        return self.info(rt)
+
+    def _ports_needed(self) -> dict[str, int]:
+        ports = self.ports.infrastructure()
+        if self.settings.mongodb_uri:
+            ports = {k: v for k, v in ports.items() if k not in ("postgresql", "ferretdb")}
+        for ep in self.apps().values():
+            ports |= {
+                f"{ep.app_id} app": ep.app_port,
+                f"{ep.app_id} dapr http": ep.dapr_http_port,
+                f"{ep.app_id} dapr grpc": ep.dapr_grpc_port,
+                f"{ep.app_id} metrics": ep.metrics_port,
+                f"{ep.app_id} dapr internal grpc": ep.dapr_internal_grpc_port,
+            }
+        return ports
+
+    def _start_infrastructure(self, rt: RuntimeBinaries) -> None:
+        timeout = self.settings.start_timeout_seconds
+        redis, scheduler = self.daemons.redis(), self.daemons.scheduler(rt)
+        redis.start()
+        scheduler.start()
+        if not self.settings.mongodb_uri:
+            self._start_database(rt, timeout)
+        redis.wait_ready(lambda: port_open(self.ports.redis), timeout, "redis port")
+        self.report(f"redis        127.0.0.1:{self.ports.redis}")
+        scheduler.wait_ready(self._scheduler_healthy, timeout, "scheduler /healthz")
+        self.report(f"scheduler    127.0.0.1:{self.ports.scheduler}")
+
+    def _start_database(self, rt: RuntimeBinaries, timeout: float) -> None:
+        if not postgres.documentdb_installed():
+            if rt.pg_extensions is None:
+                raise postgres.PostgresError(
+                    "the DocumentDB extension is not installed in PostgreSQL 15 and this runtime "
+                    f"source ({rt.source}) does not carry it: run `make setup` with the offline bundle"
+                )
+            postgres.install_extensions(rt.pg_extensions)
+        if postgres.ensure_cluster(self.dir / "postgres"):
+            self.report(f"postgresql   initialised {self.dir / 'postgres'}")
+        pg = self.daemons.postgres()
+        pg.start()
+        pg.wait_ready(lambda: postgres.pg_ready(self.ports.postgres), timeout, "postgresql")
+        postgres.create_documentdb_extension(self.ports.postgres, self.dir / "postgres" / ".documentdb")
+        self.report(f"postgresql   127.0.0.1:{self.ports.postgres}")
+        ferret = self.daemons.ferretdb(rt)
+        ferret.start()
+        ferret.wait_ready(lambda: port_open(self.ports.ferretdb), timeout, "ferretdb port")
+        self.report(f"ferretdb     {self.mongodb_uri}")
+
+    def _start_apps(self, rt: RuntimeBinaries) -> None:
+        timeout = self.settings.start_timeout_seconds
+        dapr = self.daemons.dapr(rt, self.run_file)
+        dapr.start()
+        for ep in self.apps().values():
+            sidecar_up = functools.partial(_answers, f"{ep.dapr_url}/v1.0/healthz", 204)
+            app_up = functools.partial(_answers, f"{ep.app_url}/healthz", 200)
+            dapr.wait_ready(sidecar_up, timeout, f"{ep.app_id} sidecar /v1.0/healthz")
+            dapr.wait_ready(app_up, timeout, f"{ep.app_id} /healthz")
+            self.report(f"{ep.app_id:<12} app {ep.app_url}  sidecar {ep.dapr_url}")
+
+    def _scheduler_healthy(self) -> bool:
+        return _answers(f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz", 200)
+
+    def down(self, quiet: bool = False) -> list[str]:
+        """Stop everything of this instance; safe to call when nothing runs."""
+        stopped: list[str] = []
+        if self.run_file.exists():
+            with contextlib.suppress(Exception):
+                rt = resolve_runtime(self.settings, lambda _msg: None)
+                subprocess.run(
+                    [str(rt.dapr), "stop", "-f", str(self.run_file)],
+                    capture_output=True,
+                    timeout=30,
+                    env={**os.environ, "DAPR_RUNTIME_PATH": str(rt.slim_dir)},
+                )
+        for name in _STOP_ORDER:
+            sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
+            if stop_pidfile(self.run_dir / f"{name}.pid", sig):
+                stopped.append(name)
+        leftovers = sweep(self.dir) if self.dir.exists() else []
+        leftovers += self._stray_redis(kill=True)
+        if leftovers:
+            stopped.append(f"{len(leftovers)} leftover process(es)")
+        if not quiet:
+            self.report(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+        return stopped
+
+    # ------------------------------------------------------------------ single processes
+    def start_demo_data(self, timeout: float = 30.0) -> str:
+        """Start the example data server (examples/demo-data); return its base URL."""
+        url = f"http://127.0.0.1:{self.demo_port}"
+        demo = self.daemons.demo_data(project_python(self.settings.project), self.demo_port, self.secrets_file)
+        if demo.alive():
+            return url
+        check_ports_free({"demo-data": self.demo_port})
+        demo.start()
+        demo.wait_ready(lambda: _answers(f"{url}/healthz", 200), timeout, "demo-data /healthz")
+        return url
+
+    def restart_app(self, app_id: str, timeout: float = 30.0) -> int:
+        """Restart one app process (not its sidecar), as a crash and restart would; returns the new pid.
+
+        The app is relaunched with the environment, command line and folder it had."""
+        ep = self.apps()[app_id]
+        pid = self._app_pid(ep)
+        proc = Path(f"/proc/{pid}")
+        env = dict(item.split("=", 1) for item in (proc / "environ").read_bytes().decode().split("\0") if "=" in item)
+        argv = [a for a in (proc / "cmdline").read_bytes().decode().split("\0") if a]
+        cwd = (proc / "cwd").resolve()
+        terminate([pid])
+        app = self.daemons.managed(f"{app_id}-restarted", argv, env=env, cwd=cwd)
+        app.start()
+        app.wait_ready(lambda: _answers(f"{ep.app_url}/healthz", 200), timeout, f"{app_id} /healthz")
+        new_pid = read_pid(app.pid_file)
+        assert new_pid is not None
+        return new_pid
+
+    def _app_pid(self, ep: AppEndpoint) -> int:
+        app_marker = f"APP_ID={ep.app_id}".encode()
+        for proc in marked_processes(self.dir):
+            if app_marker in proc.environ and proc.name not in ("daprd", "dapr"):
+                return proc.pid
+        raise LookupError(f"no running process for app {ep.app_id}")
+
+    def _stray_redis(self, kill: bool = False) -> list[int]:
+        found = redis_server_pids(self.ports.redis)
+        return terminate(found) if kill else found
+
+    def pids(self) -> dict[str, int]:
+        """Pids of the processes this instance runs, found through their environment marker."""
+        found: dict[str, int] = {f"redis-server {pid}": pid for pid in self._stray_redis()}
+        found |= {f"{proc.name} {proc.pid}": proc.pid for proc in marked_processes(self.dir)}
+        return found
+
+
+def _answers(url: str, status: int) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == status
+    except httpx.HTTPError:
+        return False

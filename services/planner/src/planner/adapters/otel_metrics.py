@@ -1,0 +1,27 @@
+"""``OtelPlannerMetrics``: the planner's counters as OpenTelemetry counters (``headwater.planner.*``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headwater.telemetry import counter
+
+__all__ = ["OtelPlannerMetrics"]
+
+DESCRIPTIONS = {
+    "work_items_enqueued": "work items published",
+    "runs_skipped": "runs skipped (up to date / leased)",
+    "runs_failed": "runs that failed to plan",
+}
+
+
+class OtelPlannerMetrics:
+    """One lazily bound counter per name; an unknown name is a programming error (KeyError)."""
+
+    def __init__(self) -> None:
+        self._counters: dict[str, Any] = {
+            name: counter(f"headwater.planner.{name}", description) for name, description in DESCRIPTIONS.items()
+        }
+
+    def count(self, name: str, amount: int, **attributes: str) -> None:
+        self._counters[name].add(amount, attributes)

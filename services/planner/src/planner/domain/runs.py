@@ -1,0 +1,57 @@
+"""Runs (the audit of every trigger) and each source's watermarks, as the planner records them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from headwater.contracts.messages import TaskStatus, TimeWindow
+from planner.domain.watermarks import RunStatus
+
+__all__ = ["Run", "SourceState", "run_error"]
+
+
+@dataclass
+class SourceState:
+    """``source_state`` of one source: ``planned_until`` and ``completed_until`` (None until set)."""
+
+    source_id: str
+    planned_until: datetime | None = None
+    completed_until: datetime | None = None
+
+
+@dataclass
+class Run:
+    """One trigger of one source (``runs``): the windows and work items it planned, and how they went."""
+
+    run_id: str
+    source_id: str
+    trigger: str
+    triggered_at: datetime
+    status: RunStatus
+    config_version: int
+    windows: list[TimeWindow] = field(default_factory=list)
+    task_ids: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    updated_at: datetime | None = None
+    task_status: dict[str, str] = field(default_factory=dict)
+    task_errors: dict[str, str] = field(default_factory=dict)
+    """the error each task that did not succeed reported"""
+    attempts: dict[str, int] = field(default_factory=dict)
+    """task id -> attempt, for the windows this run plans again (attempt 2 and later)"""
+
+
+_UNSUCCESSFUL = (RunStatus.FAILED, RunStatus.PARTIAL)
+
+
+def run_error(run: Run) -> str | None:
+    """The error a run keeps: its own when it has one (a publish failure); else, once the run is
+    failed or partial, the first unsuccessful task's error and how many did not succeed."""
+    if run.error or run.status not in _UNSUCCESSFUL:
+        return run.error
+    failed = [t for t in run.task_ids if run.task_status.get(t) in (TaskStatus.FAILED, TaskStatus.PARTIAL)]
+    if not failed:
+        return None
+    first = f"{failed[0]}: {run.task_errors.get(failed[0]) or 'no error reported'}"
+    return first if len(failed) == 1 else f"{len(failed)} tasks did not succeed; {first}"

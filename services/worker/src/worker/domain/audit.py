@@ -1,0 +1,65 @@
+"""The audit trail: one entry per step of a document (dedup, parse, store) and per rollback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["AuditEntry", "AuditRollback", "AuditStep"]
+
+
+@dataclass(frozen=True)
+class AuditStep:
+    """A step of one delivery of a document and its outcome (``new``, ``duplicate``, ``done``,
+    ``failed``). Keyed by document, step, outcome, task and document key: a redelivery of the
+    same message adds nothing, a new task fetching the same bytes adds its own entry."""
+
+    document_id: str
+    source_id: str
+    task_id: str
+    document_key: str
+    step: str
+    outcome: str
+    counts: dict[str, int]
+    at: datetime
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.document_id}:{self.step}:{self.outcome}:{self.task_id}:{self.document_key}"
+
+
+@dataclass(frozen=True)
+class AuditRollback:
+    """A dataset version rolled back (once: keyed by the version)."""
+
+    version_id: str
+    source_id: str
+    at: datetime
+    restored: int
+    removed: int
+    conflicts: int
+    step: str = "rollback"
+    outcome: str = "done"
+
+    @property
+    def key(self) -> str:
+        return f"{self.version_id}:rollback"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"restored": self.restored, "removed": self.removed, "conflicts": self.conflicts}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An entry as read back (either kind; what a kind does not have is None)."""
+
+    at: datetime
+    source_id: str | None
+    document_id: str | None
+    task_id: str | None
+    step: str | None
+    outcome: str | None
+    counts: dict[str, int]
+    error: str | None

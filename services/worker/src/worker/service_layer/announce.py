@@ -1,0 +1,59 @@
+"""``records.changed``: the keys a dataset version created, updated or deleted, announced as they are stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from headwater.config import EventsSpec
+from headwater.contracts.events import RecordsChanged
+from worker.domain.scd2 import RecordChange
+from worker.service_layer.ports import EventPublisher
+
+__all__ = ["ChangeAnnouncer"]
+
+
+class ChangeAnnouncer:
+    """``records.changed`` events of at most ``records_changed_batch`` keys, published as the
+    batches are stored; one event is held back so the final one can say ``last``."""
+
+    def __init__(
+        self, events: EventPublisher, source_id: str, doc_id: str, now: datetime, spec: EventsSpec | None
+    ) -> None:
+        self._events, self._source, self._doc, self._now = events, source_id, doc_id, now
+        self._size = spec.records_changed_batch if spec is not None else 500
+        self._enabled = spec is None or spec.enabled
+        self._pending: list[tuple[str, str]] = []
+        self._held: RecordsChanged | None = None
+        self._batch = 0
+
+    async def add(self, changes: list[RecordChange]) -> None:
+        if not self._enabled:
+            return
+        self._pending += [(c.kind or "updated", c.natural_key) for c in changes]
+        while len(self._pending) > self._size:
+            await self._emit(self._pending[: self._size])
+            self._pending = self._pending[self._size :]
+
+    async def finish(self) -> None:
+        if self._pending:
+            await self._emit(self._pending)
+            self._pending = []
+        if self._held is not None:
+            await self._events.publish(self._held.model_copy(update={"last": True}))
+            self._held = None
+
+    async def _emit(self, part: list[tuple[str, str]]) -> None:
+        if self._held is not None:
+            await self._events.publish(self._held)
+        self._batch += 1
+        self._held = RecordsChanged(
+            idempotency_key=f"records.changed:{self._doc}:{self._batch}",
+            source_id=self._source,
+            occurred_at=self._now,
+            dataset_version=self._doc,
+            batch=self._batch,
+            last=False,
+            created=[k for t, k in part if t == "created"],
+            updated=[k for t, k in part if t == "updated"],
+            deleted=[k for t, k in part if t == "deleted"],
+        )

@@ -1,0 +1,51 @@
+"""What one delivery of a document leaves behind besides its data: audit steps and its task result."""
+
+from __future__ import annotations
+
+from headwater.contracts.messages import RawDocument, TaskResult, TaskStatus
+from worker.domain.audit import AuditStep
+from worker.service_layer.ports import AuditLog, Clock, ResultPublisher
+
+__all__ = ["DocumentTrail"]
+
+
+class DocumentTrail:
+    """Audit steps of one delivery of ``doc`` (stored as ``document_id``) and its task result."""
+
+    def __init__(
+        self, doc: RawDocument, document_id: str, audit: AuditLog, results: ResultPublisher, clock: Clock
+    ) -> None:
+        self._doc, self._id = doc, document_id
+        self._audit, self._results, self._clock = audit, results, clock
+
+    async def step(self, step: str, outcome: str, counts: dict[str, int], error: str | None = None) -> None:
+        doc = self._doc
+        await self._audit.write(
+            AuditStep(
+                document_id=self._id,
+                source_id=doc.source_id,
+                task_id=doc.task_id,
+                document_key=doc.document_key,
+                step=step,
+                outcome=outcome,
+                counts=counts,
+                at=self._clock.now(),
+                error=error,
+            )
+        )
+
+    async def report(self, status: TaskStatus, counts: dict[str, int] | None = None, error: str | None = None) -> None:
+        """The document's outcome back to the planner (``task-results``)."""
+        doc = self._doc
+        await self._results.publish(
+            TaskResult(
+                source_id=doc.source_id,
+                task_id=doc.task_id,
+                run_id=doc.run_id,
+                reporter="worker",
+                status=status,
+                document_key=doc.document_key,
+                counts=counts or {},
+                error=error,
+            )
+        )
