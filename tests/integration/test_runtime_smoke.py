@@ -4,6 +4,7 @@ secrets, service invocation and the MongoDB-compatible database."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from typing import Any
@@ -56,10 +57,15 @@ async def test_message_that_keeps_failing_ends_on_the_dead_letter_topic(
     probe = f"always-fails-{uuid.uuid4().hex[:8]}"
     await _publish(http, runtime, {"probe_id": probe, "fail_times": 1000})
 
-    seen = await _deliveries(http, f"{runtime.apps['worker'].app_url}/probes/{probe}", until=5)
+    seen = await _deliveries(http, f"{runtime.apps['worker'].app_url}/probes/{probe}", until=5, timeout=60)
 
     channels = [d["channel"] for d in seen]
     assert channels == [PROBES] * 4 + [dead_letter(PROBES)]  # 1 delivery + 3 inbound retries, then DLQ
+    # the price-list schedule: retries about 1 s, 5 s and 25 s after each failure
+    times = [d["at"] for d in seen[:4]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    for gap, wanted in zip(gaps, (1.0, 5.0, 25.0), strict=True):
+        assert wanted - 0.3 <= gap <= wanted + 3.0, f"retry gaps {gaps}, wanted about 1 s, 5 s, 25 s"
 
 
 async def test_job_scheduled_through_sidecar_calls_back_the_planner(

@@ -11,7 +11,7 @@ whatever port the URL names, and the platform allowlist admits loopback, as
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,9 +22,10 @@ from cm_server import LOOPBACK, FakeApi, LocalResolver  # type: ignore[import-no
 from collection_model.adapters.aiohttp_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
 from collection_model.bootstrap import Adapters, Container, build
 from collection_model.service_layer.fetch import FetchService
-from collection_model.service_layer.ports import DocumentEntry, FetchedDocument
+from collection_model.service_layer.ports import DocumentEntry, FetchedDocument, TaskEnd
 from collection_model.settings import Settings
 from headwater.config import SourceConfig
+from headwater.contracts.events import TaskFailed
 from headwater.contracts.messages import FetchTask, TaskResult
 
 
@@ -92,6 +93,8 @@ class Published:
     content: bytes
     content_type: str
     linkage: dict[str, Any]
+    documents_in_task: int | None = None
+    snapshot_complete: bool | None = None
 
 
 class FakePublisher:
@@ -108,11 +111,15 @@ class FakePublisher:
     ) -> None:
         await self.publish_documents(task, [(document_key, content, content_type, linkage)])
 
-    async def publish_documents(self, task: FetchTask, docs: list[DocumentEntry]) -> None:
+    async def publish_documents(self, task: FetchTask, docs: list[DocumentEntry], end: TaskEnd | None = None) -> None:
+        """Like the Dapr adapter: ``end`` goes on the last of ``docs``."""
         if self.error:
             raise self.error
         self.bulk_calls += 1
-        self.documents += [Published(task, *doc) for doc in docs]
+        published = [Published(task, *doc) for doc in docs]
+        if end is not None and published:
+            published[-1].documents_in_task, published[-1].snapshot_complete = end.documents, end.complete
+        self.documents += published
 
     async def publish_result(self, result: TaskResult) -> None:
         if self.error:
@@ -121,6 +128,22 @@ class FakePublisher:
 
     def keys(self) -> list[str]:
         return sorted(d.key for d in self.documents)
+
+
+class FakeEventPublisher:
+    """Records the domain events that would be published, and how many calls they took;
+    ``error`` makes every publish fail (a sidecar outage)."""
+
+    def __init__(self) -> None:
+        self.events: list[TaskFailed] = []
+        self.calls = 0
+        self.error: Exception | None = None
+
+    async def publish_events(self, events: Sequence[TaskFailed]) -> None:
+        if self.error:
+            raise self.error
+        self.calls += 1
+        self.events += events
 
 
 class FakeApiTokens:
@@ -176,6 +199,7 @@ class Harness:
     items: FakeItemSource
     configs: FakeConfigSource
     publisher: FakePublisher
+    events: FakeEventPublisher
     tokens: FakeApiTokens
     clock: FakeClock
     resolver: LocalResolver  # the per-hop check's
@@ -211,10 +235,11 @@ async def running(
         FakeItemSource(items),
         FakeConfigSource(*configs),
         FakePublisher(),
+        FakeEventPublisher(),
         FakeApiTokens(),
         FakeClock(),
     )
-    store, secret_log, source, config_source, publisher, tokens, clock = fakes
+    store, secret_log, source, config_source, publisher, events, tokens, clock = fakes
     try:
         async with new_session(connect) as session:
             fetcher = AiohttpFetcher(session, check)
@@ -226,6 +251,7 @@ async def running(
                 items=source,
                 configs=config_source,
                 publisher=publisher,
+                events=events,
                 clock=clock,
                 tokens=tokens,
             )

@@ -103,3 +103,10 @@ async def test_work_items_that_can_never_succeed_are_dead_lettered(
 async def test_a_failed_publish_is_retried(api: Api) -> None:
     api.h.publisher.error = DaprError("sidecar unreachable", 500)
     assert (await api.http.post(WORK_ITEMS, json=work_item())).json() == {"status": "RETRY"}
+
+
+async def test_a_failed_task_failed_publish_is_retried_before_the_result(api: Api) -> None:
+    api.h.api.routes["/obs"] = lambda r: web.json_response({}, status=404)
+    api.h.events.error = DaprError("sidecar unreachable", 500)
+    assert (await api.http.post(WORK_ITEMS, json=work_item())).json() == {"status": "RETRY"}
+    assert api.h.publisher.results == []  # the planner hears of the task once it was announced

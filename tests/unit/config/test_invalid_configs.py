@@ -39,6 +39,15 @@ def _url(value: str) -> str:
     return BASE.replace("https://api.example.com/v1/items", value)
 
 
+def _incremental(initial_value: str = "2026-01-01T00:00:00Z", extra: str = "", **keys: str) -> str:
+    """An ``ingestion.incremental`` block: lines 7-10 after BASE, then ``extra`` (line 11 on)."""
+    values = {"cursor_path": "updated_at", "param": "since", **keys}
+    return (
+        f"  incremental:\n    cursor_path: {values['cursor_path']}\n    param: {values['param']}\n"
+        f"    initial_value: {initial_value}\n{extra}"
+    )
+
+
 CASES = [
     # schedules
     Case("bad cron", _schedule('"0 25 * * *"'), 4, 3, "ingestion.schedule", "not a valid cron expression"),
@@ -496,6 +505,30 @@ CASES = [
         "store.valid_from_path",
         "'meta..updated_at' is not a dotted path of field names",
     ),
+    Case(
+        "raw_retention without a unit",
+        BASE + PARSED + "  raw_retention: 30\n",
+        11,
+        3,
+        "store.raw_retention",
+        "invalid duration 30: use a number and a unit",
+    ),
+    Case(
+        "raw_retention spelled out",
+        BASE + PARSED + "  raw_retention: 30 days\n",
+        11,
+        3,
+        "store.raw_retention",
+        "invalid duration '30 days'",
+    ),
+    Case(
+        "raw_retention of zero",
+        BASE + PARSED + "  raw_retention: 0d\n",
+        11,
+        3,
+        "store.raw_retention",
+        "raw_retention must be longer than 0s",
+    ),
     # JMESPath expressions are compiled when the config is validated, not when it first runs
     Case(
         "broken records_path",
@@ -553,6 +586,111 @@ CASES = [
         5,
         "ingestion.window.retry_backoff_max",
         "retry_backoff_max must not be shorter than retry_backoff",
+    ),
+    # incremental cursor
+    Case(
+        "incremental lag as a number for a datetime cursor",
+        BASE + _incremental(extra="    lag: 5\n") + PARSED,
+        11,
+        5,
+        "ingestion.incremental.lag",
+        "a datetime cursor (initial_value is a datetime) takes a duration as lag (30s, 5m, 1h)",
+    ),
+    Case(
+        "incremental lag as a duration for a numeric cursor",
+        BASE + _incremental("0", "    lag: 5m\n") + PARSED,
+        11,
+        5,
+        "ingestion.incremental.lag",
+        "a numeric cursor (initial_value is a number) takes a number as lag, not a duration",
+    ),
+    Case(
+        "incremental lag spelled out",
+        BASE + _incremental(extra="    lag: 5 minutes\n") + PARSED,
+        11,
+        5,
+        "ingestion.incremental.lag",
+        "invalid duration '5 minutes'",
+    ),
+    Case(
+        "incremental negative lag",
+        BASE + _incremental("100", "    lag: -1\n") + PARSED,
+        11,
+        5,
+        "ingestion.incremental.lag",
+        "lag -1 must be a number of at least 0",
+    ),
+    Case(
+        "incremental initial_value neither a datetime nor a number",
+        BASE + _incremental("yesterday") + PARSED,
+        10,
+        5,
+        "ingestion.incremental.initial_value",
+        "initial_value 'yesterday' is neither an ISO-8601 datetime (like 2026-01-01T00:00:00Z) nor a number",
+    ),
+    Case(
+        "incremental cursor_path not a field path",
+        BASE + _incremental(cursor_path='"meta..updated_at"') + PARSED,
+        8,
+        5,
+        "ingestion.incremental.cursor_path",
+        "'meta..updated_at' is not a dotted path of field names",
+    ),
+    Case(
+        "incremental param not a query parameter name",
+        BASE + _incremental(param='"up dated"') + PARSED,
+        9,
+        5,
+        "ingestion.incremental.param",
+        "param 'up dated' is not a query parameter name",
+    ),
+    Case(
+        "incremental param already in request.parameters",
+        BASE + "    parameters:\n      since: x\n" + _incremental() + PARSED,
+        11,
+        5,
+        "ingestion.incremental.param",
+        "param 'since' is already set in request.parameters",
+    ),
+    Case(
+        "incremental param is the pagination's",
+        BASE + "    pagination:\n      type: page_number\n" + _incremental(param="page") + PARSED,
+        11,
+        5,
+        "ingestion.incremental.param",
+        "param 'page' is already the pagination's page_param",
+    ),
+    Case(
+        "incremental of a push source",
+        "source_id: s1\ningestion:\n  mode: push\n" + _incremental() + PARSED,
+        4,
+        3,
+        "ingestion.incremental",
+        "mode push takes no incremental (files are uploaded)",
+    ),
+    Case(
+        "incremental with a window",
+        BASE + WINDOW + _incremental() + PARSED,
+        11,
+        3,
+        "ingestion.incremental",
+        "incremental cannot be combined with window",
+    ),
+    Case(
+        "incremental with iteration",
+        BASE + ITERATION + _incremental() + PARSED,
+        11,
+        3,
+        "ingestion.incremental",
+        "incremental cannot be combined with iteration (one cursor per source, not per item)",
+    ),
+    Case(
+        "incremental without parse",
+        BASE + _incremental(),
+        7,
+        3,
+        "ingestion.incremental",
+        "incremental needs a parse section (the cursor is read from the records)",
     ),
     # the source itself and the file
     Case("missing source_id", BASE.replace("source_id: s1\n", ""), 1, 1, "source_id", "required key 'source_id'"),

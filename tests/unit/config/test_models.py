@@ -111,3 +111,18 @@ def test_store_modes_and_valid_from_path() -> None:
     assert snapshot.store is not None and snapshot.store.mode == "snapshot"
     assert snapshot.store.valid_from_path == "meta.effective_from"
     assert SourceConfig.model_validate(snapshot.model_dump()) == snapshot
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"), [("30d", timedelta(days=30)), ("720h", timedelta(days=30)), ("1d12h", timedelta(hours=36))]
+)
+def test_raw_retention_reads_durations_and_writes_them_canonically(text: str, kept: timedelta) -> None:
+    config = _config(parse={"format": "csv"}, store={"key": ["sku"], "raw_retention": text})
+    assert config.store is not None and config.store.raw_retention == kept
+    dumped = config.model_dump(mode="json")["store"]["raw_retention"]
+    assert dumped in ("30d", "1d12h") and SourceConfig.model_validate(config.model_dump(mode="json")) == config
+
+
+def test_raw_retention_defaults_to_keeping_bodies_forever() -> None:
+    config = _config(parse={"format": "csv"}, store={"key": ["sku"]})
+    assert config.store is not None and config.store.raw_retention is None

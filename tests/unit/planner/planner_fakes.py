@@ -13,6 +13,7 @@ from typing import Any
 
 from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus, TimeWindow
 from planner.bootstrap import Adapters, Container, build
+from planner.domain.cursor import StoredCursor, is_newer
 from planner.domain.jobs import RegisteredJob
 from planner.domain.retries import WindowRetry, WindowState
 from planner.domain.runs import Run, SourceState, run_error
@@ -201,6 +202,13 @@ class FakeState:
         st.completed_until = value
         return True
 
+    async def advance_cursor(self, source_id: str, cursor: StoredCursor) -> bool:
+        st = self.state.setdefault(source_id, SourceState(source_id))
+        if not is_newer(cursor, st.cursor):
+            return False
+        st.cursor = cursor
+        return True
+
 
 @dataclass
 class _Progress:
@@ -211,6 +219,7 @@ class _Progress:
     document_status: dict[str, str] = field(default_factory=dict)
     window: TimeWindow | None = None
     errors: list[str] = field(default_factory=list)
+    cursors: list[str | int | float] = field(default_factory=list)
 
 
 class FakeLedger:
@@ -225,7 +234,16 @@ class FakeLedger:
         p.window = p.window or result.window
         documents = int(result.counts.get("documents", 0))
         key = result.document_key or ""
-        report = (result.task_id, result.run_id, result.reporter, key, result.status, documents, result.error)
+        report = (
+            result.task_id,
+            result.run_id,
+            result.reporter,
+            key,
+            result.status,
+            documents,
+            result.error,
+            result.cursor,
+        )
         if report in self.seen:
             return copy.deepcopy(p)
         self.seen.add(report)
@@ -235,8 +253,11 @@ class FakeLedger:
             if p.fetch_status != TaskStatus.FAILED:
                 p.fetch_status = result.status.value
                 p.documents_expected = int(result.counts.get("documents", 0))
-        elif p.document_status.get(result.document_key or "") != TaskStatus.FAILED:
-            p.document_status[result.document_key or ""] = result.status.value
+        else:
+            if p.document_status.get(key) != TaskStatus.FAILED:
+                p.document_status[key] = result.status.value
+            if result.cursor is not None:
+                p.cursors.append(result.cursor)
         return copy.deepcopy(p)
 
 

@@ -16,13 +16,14 @@ from worker.adapters.mongo_shapes import (
     dataset_version_doc,
     dead_letter,
     dead_letter_doc,
+    receipt,
     receipt_doc,
     record_changes,
     record_version,
     record_version_doc,
     rejection_doc,
 )
-from worker.domain.audit import AuditEntry, AuditRollback, AuditStep
+from worker.domain.audit import AuditEntry, AuditReprocess, AuditRollback, AuditStep
 from worker.domain.dead_letters import DeadLetter
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.scd2 import RecordChange, RecordVersion
@@ -201,6 +202,33 @@ def test_audit_steps_and_rollbacks() -> None:
     assert audit_entry(audit_doc(rollback)) == AuditEntry(
         NOW, "prices", DOC_ID, None, "rollback", "done", {"restored": 1, "removed": 2, "conflicts": 3}, None
     )
+
+
+def test_a_reprocess_request_s_entry_carries_its_run() -> None:
+    entry = AuditReprocess(DOC_ID, "prices", "prices:t1", "reprocess-1", "expired", NOW, 2, "gone")
+    doc = audit_doc(entry)
+    assert items(doc) == [
+        ("_id", f"{DOC_ID}:reprocess:reprocess-1"),
+        ("at", NOW),
+        ("source_id", "prices"),
+        ("task_id", "prices:t1"),
+        ("document_id", DOC_ID),
+        ("step", "reprocess"),
+        ("outcome", "expired"),
+        ("counts", {"config_version": 2}),
+        ("error", "gone"),
+        ("run_id", "reprocess-1"),
+    ]
+    assert audit_entry(doc) == AuditEntry(
+        NOW, "prices", DOC_ID, "prices:t1", "reprocess", "expired", {"config_version": 2}, "gone"
+    )
+
+
+def test_a_receipt_reads_back_with_its_stream() -> None:
+    window = "prices:2026-01-01T00:00:00+00:00/2026-01-02T00:00:00+00:00"
+    kept = Receipt(DOC_ID, "prices", window, "r1", "page-1", "abc", "text/csv", 12, {"region": "n"}, T0, 3)
+    back = receipt(receipt_doc(kept, NOW))
+    assert back == replace(kept, stream="2026-01-01T00:00:00+00:00/2026-01-02T00:00:00+00:00|page-1")
 
 
 def test_a_dead_letter() -> None:

@@ -64,3 +64,32 @@ def test_a_claim_moves_the_head_on_and_a_takeover_keeps_its_occurrence() -> None
     assert (again.occurrence, again.seq, again.rev, again.status) == (HEAD.occurrence, 1, 2, "processing")
     with pytest.raises(ValueError, match="no claim for a 'duplicate' arrival"):
         claimed_head(HEAD, "duplicate", content_hash="hA", fetched_at=LATER, **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("head", "digest", "fetched", "verdict"),
+    [
+        (HEAD, "hA", T0, "new"),  # the head's bytes reprocessed on purpose
+        (replace(HEAD, run_id="reprocess-1"), "hA", T0, "duplicate"),  # the same rerun delivered again
+        (replace(HEAD, run_id="reprocess-1", status="rolled_back"), "hA", T0, "duplicate"),
+        (replace(HEAD, status="rolled_back"), "hA", T0, "new"),
+        (replace(HEAD, status="failed"), "hA", T0, "takeover"),  # a failed occurrence is taken over
+        (replace(HEAD, status="processing", claimed_at=LATER), "hA", T0, "busy"),
+        (HEAD, "hB", T0 - timedelta(seconds=1), "superseded"),  # the stream moved on: not applied
+        (None, "hA", T0, "new"),
+    ],
+)
+def test_verdicts_on_a_rerun(head: StreamHead | None, digest: str, fetched: datetime, verdict: str) -> None:
+    assert judge(head, digest, fetched, LATER + timedelta(seconds=1), 300, rerun="reprocess-1") == verdict
+
+
+def test_a_rerun_claim_remembers_its_run_and_never_moves_freshness_back() -> None:
+    args = {"source_id": "s", "stream": "page-1", "task_id": "s:t1", "document_key": "page-1", "now": LATER}
+    head = replace(HEAD, fetched_at=LATER)
+    rerun = claimed_head(head, "new", content_hash="hA", fetched_at=T0, run_id="reprocess-1", **args)  # type: ignore[arg-type]
+    assert (rerun.seq, rerun.run_id, rerun.fetched_at, rerun.occurrence) == (
+        2,
+        "reprocess-1",
+        LATER,
+        occurrence_id("s", "hA", "page-1", 2),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from worker.domain.audit import AuditEntry, AuditRollback, AuditStep
+from worker.domain.audit import AuditEntry, AuditReprocess, AuditRollback, AuditStep
 from worker.domain.scd2 import RecordVersion
 from worker.domain.summary import DocumentTally
 
@@ -58,7 +58,7 @@ class Reads:
         )
 
 
-def _entry(e: AuditStep | AuditRollback) -> AuditEntry:
+def _entry(e: AuditStep | AuditRollback | AuditReprocess) -> AuditEntry:
     if isinstance(e, AuditRollback):
         return AuditEntry(e.at, e.source_id, e.version_id, None, e.step, e.outcome, e.counts, None)
     return AuditEntry(e.at, e.source_id, e.document_id, e.task_id, e.step, e.outcome, e.counts, e.error)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from worker_fake_bodies import Bodies
 from worker_fake_reads import Reads
 from worker_fake_records import Records
 from worker_fake_streams import Heads, Snapshots
@@ -17,7 +18,7 @@ from headwater.config import SourceConfig
 from headwater.contracts.events import _Event
 from headwater.contracts.messages import ContentReference, TaskResult
 from worker.bootstrap import Adapters
-from worker.domain.audit import AuditRollback, AuditStep
+from worker.domain.audit import AuditReprocess, AuditRollback, AuditStep
 from worker.domain.dead_letters import DeadLetter
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.scd2 import RecordChange
@@ -66,6 +67,12 @@ class Raw:
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None:
         doc = self.docs[document_id]
         doc.status, doc.counts, doc.error = status, counts, error
+
+    async def receipts(self, source_id: str, document_id: str | None, since: datetime | None) -> AsyncIterator[Receipt]:
+        kept = [d.receipt for key, d in self.docs.items() if d.receipt and document_id in (None, key)]
+        mine = [r for r in kept if r.source_id == source_id and (since is None or r.fetched_at >= since)]
+        for receipt in sorted(mine, key=lambda r: (r.fetched_at, r.document_id)):
+            yield receipt
 
 
 class Blobs:
@@ -133,9 +140,9 @@ class Datasets:
 
 class Audit:
     def __init__(self) -> None:
-        self.entries: dict[str, AuditStep | AuditRollback] = {}
+        self.entries: dict[str, AuditStep | AuditRollback | AuditReprocess] = {}
 
-    async def write(self, entry: AuditStep | AuditRollback) -> None:
+    async def write(self, entry: AuditStep | AuditRollback | AuditReprocess) -> None:
         self.entries.setdefault(entry.key, entry)
 
 
@@ -220,13 +227,14 @@ class FakeAdapters:
         self.clock, self.raw, self.records, self.log = Clock(), Raw(), Records(), Log()
         self.heads, self.snapshots = Heads(), Snapshots()
         self.datasets, self.audit, self.events, self.results = Datasets(), Audit(), Events(), Results()
-        self.letters, self.republisher, self.blobs = Letters(), Republisher(), Blobs()
+        self.letters, self.republisher, self.blobs, self.bodies = Letters(), Republisher(), Blobs(), Bodies()
         self.configs, self.metrics, self.tokens = Configs(configs), Metrics(), Tokens()
         self.reads = Reads(self.raw, self.records, self.log, self.audit)
 
     def adapters(self) -> Adapters:
         return Adapters(
             raw=self.raw,
+            bodies=self.bodies,
             heads=self.heads,
             snapshots=self.snapshots,
             blobs=self.blobs,

@@ -17,7 +17,13 @@ from aiohttp.resolver import ThreadedResolver
 
 from collection_model.adapters.aiohttp_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
 from collection_model.adapters.clock import SystemClock
-from collection_model.adapters.dapr_edges import DaprDocumentPublisher, DaprItemSource, DaprSecretProvider
+from collection_model.adapters.dapr_edges import (
+    DaprDocumentPublisher,
+    DaprEventPublisher,
+    DaprItemSource,
+    DaprSecretProvider,
+)
+from collection_model.adapters.mongo_indexes import ensure_indexes
 from collection_model.domain.masking import SecretMasker
 from collection_model.service_layer.auth import Authenticator
 from collection_model.service_layer.fetch import FetchService
@@ -25,6 +31,7 @@ from collection_model.service_layer.ports import (
     ApiTokens,
     Clock,
     ConfigSource,
+    EventPublisher,
     HttpClient,
     ItemSource,
     Publisher,
@@ -55,6 +62,7 @@ class Adapters:
     items: ItemSource
     configs: ConfigSource
     publisher: Publisher
+    events: EventPublisher
     clock: Clock
     tokens: ApiTokens
 
@@ -75,7 +83,7 @@ def build(adapters: Adapters, settings: Settings) -> Container:
     auth = Authenticator(a.secrets, a.oauth, a.clock, SecretMasker(on_register=a.secret_log.register))
     fetch = FetchService(a.http, a.items, auth, a.clock, platform_allowlist=settings.allow_private_hosts)
     return Container(
-        work=WorkHandler(a.configs, fetch, a.publisher),
+        work=WorkHandler(a.configs, fetch, a.publisher, a.events, a.clock),
         uploads=UploadService(a.configs, a.publisher, settings.max_upload_bytes),
         fetch=fetch,
         tokens=a.tokens,
@@ -87,6 +95,7 @@ async def connect(settings: Settings) -> AsyncIterator[Container]:
     """collection-model on its Dapr sidecar, MongoDB and an aiohttp session; all closed on exit."""
     resolver = ThreadedResolver()
     async with sidecar_and_database(settings) as (sidecar, db), new_session(resolver) as session:
+        await ensure_indexes(db)
         fetcher = AiohttpFetcher(session, resolver)
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
         adapters = Adapters(
@@ -97,6 +106,7 @@ async def connect(settings: Settings) -> AsyncIterator[Container]:
             items=DaprItemSource(sidecar),
             configs=PlannerConfigClient(sidecar),
             publisher=DaprDocumentPublisher(sidecar, MongoBlobStore(db), settings.inline_limit_bytes),
+            events=DaprEventPublisher(sidecar),
             clock=SystemClock(),
             tokens=ApiTokenProvider(sidecar, api_token),
         )

@@ -16,6 +16,7 @@ from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.service import SystemClock, sidecar_and_database
 from planner.adapters.dapr_jobs import DaprJobsClient
 from planner.adapters.dapr_publisher import DaprWorkPublisher
+from planner.adapters.mongo_indexes import ensure_indexes
 from planner.adapters.mongo_planning import MongoRunRepository, MongoStateRepository, MongoTaskLedger
 from planner.adapters.mongo_retries import MongoRetryRepository
 from planner.adapters.mongo_sources import MongoJobRegistry, MongoSourceRepository
@@ -107,6 +108,7 @@ def build(adapters: Adapters, settings: Settings) -> Container:
 async def connect(settings: Settings) -> AsyncIterator[Container]:
     """The planner on its Dapr sidecar and MongoDB; both clients are closed on exit."""
     async with sidecar_and_database(settings) as (sidecar, db):
+        await ensure_indexes(db)
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
         adapters = Adapters(
             sources=MongoSourceRepository(db),

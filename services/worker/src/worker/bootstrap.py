@@ -17,7 +17,9 @@ from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.configs import PlannerConfigClient
 from headwater.edge.service import SystemClock, sidecar_and_database
 from worker.adapters.dapr_publishers import DaprEventPublisher, DaprRepublisher, DaprResultPublisher
+from worker.adapters.mongo_bodies import MongoRawBodies
 from worker.adapters.mongo_dead_letters import MongoDeadLetterStore
+from worker.adapters.mongo_indexes import ensure_indexes
 from worker.adapters.mongo_reads import MongoStorageReads
 from worker.adapters.mongo_store import (
     MongoAuditLog,
@@ -28,6 +30,7 @@ from worker.adapters.mongo_store import (
 )
 from worker.adapters.mongo_streams import MongoSnapshots, MongoStreamHeads
 from worker.adapters.otel_metrics import OtelWorkerMetrics
+from worker.service_layer.bodies import DocumentBodies
 from worker.service_layer.claims import StreamClaims
 from worker.service_layer.dead_letters import DeadLetterService
 from worker.service_layer.ports import (
@@ -41,6 +44,7 @@ from worker.service_layer.ports import (
     EventPublisher,
     Metrics,
     ParsingLog,
+    RawBodies,
     RawDocuments,
     RecordStore,
     Republisher,
@@ -50,6 +54,7 @@ from worker.service_layer.ports import (
     StreamHeads,
 )
 from worker.service_layer.process import DocumentProcessor
+from worker.service_layer.reprocess import ReprocessService
 from worker.service_layer.rollback import RollbackService
 from worker.service_layer.snapshots import SnapshotSweeper
 from worker.service_layer.views import StorageViews
@@ -63,6 +68,7 @@ class Adapters:
     """One implementation of every port (``service_layer/ports.py``)."""
 
     raw: RawDocuments
+    bodies: RawBodies
     heads: StreamHeads
     snapshots: Snapshots
     blobs: BlobReader
@@ -88,6 +94,7 @@ class Container:
     processor: DocumentProcessor
     rollback: RollbackService
     dead_letters: DeadLetterService
+    reprocess: ReprocessService
     views: StorageViews
     tokens: ApiTokens
 
@@ -98,7 +105,7 @@ def build(adapters: Adapters, settings: Settings) -> Container:
     processor = DocumentProcessor(
         raw=a.raw,
         heads=a.heads,
-        blobs=a.blobs,
+        bodies=DocumentBodies(a.blobs, a.bodies),
         configs=a.configs,
         records=a.records,
         parsing_log=a.parsing_log,
@@ -115,6 +122,7 @@ def build(adapters: Adapters, settings: Settings) -> Container:
         processor=processor,
         rollback=RollbackService(a.datasets, a.records, a.heads, a.audit, a.events, a.clock),
         dead_letters=DeadLetterService(a.letters, a.republisher, a.configs, a.clock),
+        reprocess=ReprocessService(a.raw, a.bodies, a.heads, a.configs, a.republisher, a.audit, a.clock),
         views=StorageViews(a.reads, a.metrics),
         tokens=a.tokens,
     )
@@ -124,9 +132,11 @@ def build(adapters: Adapters, settings: Settings) -> Container:
 async def connect(settings: Settings) -> AsyncIterator[Container]:
     """The worker on its Dapr sidecar and MongoDB; both clients are closed on exit."""
     async with sidecar_and_database(settings) as (sidecar, db):
+        await ensure_indexes(db)
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
         adapters = Adapters(
             raw=MongoRawDocuments(db),
+            bodies=MongoRawBodies(db),
             heads=MongoStreamHeads(db),
             snapshots=MongoSnapshots(db),
             blobs=MongoBlobStore(db),

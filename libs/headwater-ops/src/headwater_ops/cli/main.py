@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from headwater_ops.cli import data_cmds, demo_cmds, records_cmds, runs_cmds, runtime_cmds, sources_cmds
+from headwater_ops.cli import data_cmds, demo_cmds, records_cmds, reprocess_cmds, runs_cmds, runtime_cmds, sources_cmds
 
 app = typer.Typer(
     name="headwater",
@@ -29,6 +29,7 @@ app.add_typer(records_cmds.app, name="records")
 app.command("upload")(data_cmds.upload)
 app.command("summary")(data_cmds.summary)
 app.command("audit")(data_cmds.audit)
+app.command("reprocess")(reprocess_cmds.reprocess)
 app.command("demo")(demo_cmds.demo)
 
 

@@ -78,6 +78,20 @@ def _windows_table(title: str, rows: list[dict[str, Any]], max_attempts: int | N
     console.print(table)
 
 
+def cursor_lines(cursor: dict[str, Any] | None) -> list[str]:
+    """The incremental cursor of ``sources status``: what is stored, and what the next fetch sends."""
+    if not cursor:
+        return []
+    spec = cursor.get("incremental") or {}
+    stored = "-" if cursor.get("value") is None else f"{cursor['value']} (stored {(cursor['updated_at'] or '')[:19]})"
+    lines = [f"cursor          {spec.get('cursor_path') or '-'}: {stored}"]
+    if spec:
+        start, lag = cursor.get("next_start"), spec.get("lag")
+        minus = f" minus lag {lag}" if cursor.get("next_start_from") == "cursor" and lag is not None else ""
+        lines.append(f"next fetch      ?{spec['param']}={start}{minus} ({cursor.get('next_start_from')})")
+    return lines
+
+
 def _show_status(d: dict[str, Any]) -> None:
     lag, failing, dead = d.get("lag_seconds"), d.get("failing_windows", []), d.get("dead_windows", [])
     recovered, last = d.get("recovered_windows", []), d.get("last_error")
@@ -95,6 +109,8 @@ def _show_status(d: dict[str, Any]) -> None:
         window = f" task {last['task_id']}" if last.get("task_id") else ""
         last_text = f"{last['at'][:19]} run {(last['run_id'] or '-')[:12]}{window}: {last['error']}"
     console.print(f"last error      {last_text}", highlight=False, markup=False, soft_wrap=True)
+    for line in cursor_lines(d.get("cursor")):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     for title, rows in (("failing windows", failing), ("dead windows", dead), ("recovered windows", recovered)):
         if rows:
             _windows_table(title, rows, d.get("max_attempts"))

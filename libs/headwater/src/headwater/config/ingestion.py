@@ -1,4 +1,4 @@
-"""``ingestion``: when and how a source is fetched (schedule, fan-out, retries, windows)."""
+"""``ingestion``: when and how a source is fetched (schedule, fan-out, retries, windows, incremental cursor)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,21 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from headwater.config.durations import Duration
 from headwater.config.errors import raise_issues
+from headwater.config.incremental import IncrementalSpec
 from headwater.config.request import RequestSpec
 from headwater.config.schedule import SCHEDULE_PATTERN, check_schedule, check_timezone
 from headwater.config.section import Section
 from headwater.config.templates import check_template
 
-__all__ = ["BackoffKind", "Ingestion", "IngestionMode", "IterationSpec", "RetrySpec", "WindowSpec"]
+__all__ = [
+    "BackoffKind",
+    "IncrementalSpec",
+    "Ingestion",
+    "IngestionMode",
+    "IterationSpec",
+    "RetrySpec",
+    "WindowSpec",
+]
 
 IngestionMode = Literal["scheduled_pull", "push"]
 BackoffKind = Literal["exponential", "constant"]
@@ -98,6 +107,8 @@ class Ingestion(Section):
     iteration: IterationSpec | None = None
     retry: RetrySpec = Field(default_factory=RetrySpec)
     window: WindowSpec | None = None
+    incremental: IncrementalSpec | None = None
+    """scheduled_pull without window or iteration: send the highest stored cursor value as a query parameter"""
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -115,9 +126,10 @@ class Ingestion(Section):
         else:
             issues += [
                 ((name,), f"mode push takes no {name} (files are uploaded)")
-                for name in ("schedule", "request", "iteration", "window")
+                for name in ("schedule", "request", "iteration", "window", "incremental")
                 if getattr(self, name) is not None
             ]
+        issues += self._incremental_issues()
         if self.request is not None:
             for path, text in self.request.templates():
                 problems = check_template(
@@ -126,3 +138,39 @@ class Ingestion(Section):
                 issues += [(("request", *path), problem) for problem in problems]
         raise_issues(issues)
         return self
+
+    def _incremental_issues(self) -> list[tuple[tuple[str, ...], str]]:
+        """One cursor per source, in a query parameter of its own."""
+        if self.incremental is None or self.mode != "scheduled_pull":
+            return []
+        issues: list[tuple[tuple[str, ...], str]] = []
+        if self.window is not None:
+            issues.append(
+                (("incremental",), "incremental cannot be combined with window (a window already says what to fetch)")
+            )
+        if self.iteration is not None:
+            message = "incremental cannot be combined with iteration (one cursor per source, not per item)"
+            issues.append((("incremental",), message))
+        taken = _query_params(self.request) if self.request is not None else {}
+        param = self.incremental.param
+        if param in taken:
+            issues.append((("incremental", "param"), f"param {param!r} is already {taken[param]}"))
+        return issues
+
+
+def _query_params(request: RequestSpec) -> dict[str, str]:
+    """The query parameters a request already sets, and by which key."""
+    taken = {name: "set in request.parameters" for name in request.parameters}
+    pages = request.pagination
+    by_type = {
+        "page_number": ("page_param", "size_param"),
+        "offset": ("offset_param", "limit_param"),
+        "cursor": ("cursor_param", "size_param"),
+    }
+    for key in by_type.get(pages.type, ()):
+        name = getattr(pages, key)
+        if name:
+            taken.setdefault(name, f"the pagination's {key}")
+    if request.auth_type == "api_key" and request.auth_in == "query" and request.auth_query_param:
+        taken.setdefault(request.auth_query_param, "the auth_query_param")
+    return taken

@@ -15,7 +15,15 @@ from pydantic import Field, model_validator
 
 from headwater.config.errors import raise_issues
 from headwater.config.expressions import jmespath_problem
-from headwater.config.ingestion import BackoffKind, Ingestion, IngestionMode, IterationSpec, RetrySpec, WindowSpec
+from headwater.config.ingestion import (
+    BackoffKind,
+    IncrementalSpec,
+    Ingestion,
+    IngestionMode,
+    IterationSpec,
+    RetrySpec,
+    WindowSpec,
+)
 from headwater.config.processing import (
     EventsSpec,
     FieldRule,
@@ -38,6 +46,7 @@ __all__ = [
     "FieldType",
     "HistoryMode",
     "HttpMethod",
+    "IncrementalSpec",
     "Ingestion",
     "IngestionMode",
     "IterationSpec",
@@ -82,6 +91,13 @@ class SourceConfig(Section):
                 (
                     ("store", "mode"),
                     "snapshot mode needs the whole source in each delivery; a windowed source is incremental",
+                )
+            )
+        if self.ingestion.incremental is not None and self.parse is None:
+            issues.append(
+                (
+                    ("ingestion", "incremental"),
+                    "incremental needs a parse section (the cursor is read from the records)",
                 )
             )
         issues += self._map_path_issues()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import codecs
 import re
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from headwater.config.durations import Duration
 from headwater.config.errors import raise_issues
 from headwater.config.expressions import JMESPath
 from headwater.config.section import Section
@@ -127,6 +129,16 @@ class StoreSpec(Section):
     """dotted path of a record field (after map/validate) holding when the row's values became valid
     (datetime, date or ISO-8601 text; naive = UTC); null: processing time. An older version than the
     current one goes into the history at its place and never becomes current"""
+    raw_retention: Duration | None = None
+    """how long the worker keeps each received body (compressed, in raw_bodies) for `headwater reprocess`,
+    counted from its latest processing (30d, 720h); null: forever"""
+
+    @field_validator("raw_retention")
+    @classmethod
+    def _positive_retention(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() <= 0:
+            raise ValueError("raw_retention must be longer than 0s (leave it out to keep bodies forever)")
+        return value
 
     @field_validator("valid_from_path")
     @classmethod

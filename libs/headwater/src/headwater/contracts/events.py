@@ -81,7 +81,8 @@ class RecordsRolledBack(_Event):
 
 
 class TaskFailed(_Event):
-    """A document or fetch could not be processed at all (it was dead-lettered)."""
+    """A fetch failed (stage ``fetch``, from the collection-model, after its retries) or a document
+    could not be processed at all (stage ``parse``/``store``, from the worker; it was dead-lettered)."""
 
     type: Literal["task.failed"] = "task.failed"
     task_id: str

@@ -63,13 +63,29 @@ class FetchTask(_Message):
     run_id: str
     window: TimeWindow | None = None
     attempt: int = 1
+    cursor: str | int | float | None = Field(
+        default=None,
+        description=(
+            "sources with ingestion.incremental: where this fetch starts — the highest cursor value stored "
+            "(ISO-8601 UTC text with Z, or a number) or, until one is, the config's initial_value"
+        ),
+    )
+    cursor_stored: bool = Field(
+        default=False,
+        description=(
+            "true: cursor is the highest value stored (collection-model subtracts ingestion.incremental.lag); "
+            "false: it is the initial_value (sent as is)"
+        ),
+    )
 
 
 class ContentReference(BaseModel):
-    """Claim check: where a body too large to travel inline was stored."""
+    """Claim check: where a body too large to travel inline was stored (``mongodb-blobs``:
+    collection-model's ``blobs``; ``worker-raw``: the worker's own copy, ``raw_bodies``, which
+    ``headwater reprocess`` sends again)."""
 
     model_config = ConfigDict(frozen=True)
-    store: Literal["mongodb-gridfs", "mongodb-blobs"] = "mongodb-blobs"
+    store: Literal["mongodb-gridfs", "mongodb-blobs", "worker-raw"] = "mongodb-blobs"
     key: str
     size_bytes: int
     sha256: str
@@ -105,6 +121,13 @@ class RawDocument(_Message):
             "false when any failed; null (unknown) never lets a snapshot-mode source delete records"
         ),
     )
+    reprocess: bool = Field(
+        default=False,
+        description=(
+            "sent again by `headwater reprocess` (worker → worker, body by reference to the worker's stored "
+            "copy): processed as a new occurrence even though its bytes equal its stream's latest document"
+        ),
+    )
 
 
 class TaskStatus(StrEnum):
@@ -127,3 +150,11 @@ class TaskResult(_Message):
     counts: dict[str, int] = Field(default_factory=dict)
     error: str | None = None
     window: TimeWindow | None = None
+    cursor: str | int | float | None = Field(
+        default=None,
+        description=(
+            "worker, sources with ingestion.incremental: the highest cursor_path value of the records this "
+            "document stored (ISO-8601 UTC text with Z, or a number); null for a failed or duplicate document "
+            "or when no record had one"
+        ),
+    )

@@ -1,19 +1,22 @@
-"""collection-model's Dapr adapters: secrets, the MCP item source, publishing documents."""
+"""collection-model's Dapr adapters: secrets, the MCP item source, publishing documents and events."""
 
 from __future__ import annotations
 
 import base64
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from collection_model.service_layer.ports import TaskEnd
+from headwater.contracts.events import TaskFailed
 from headwater.contracts.messages import FetchTask, RawDocument, TaskResult
-from headwater.contracts.topics import PUBSUB, RAW_DOCUMENTS, TASK_RESULTS
+from headwater.contracts.topics import INGESTION_EVENTS, PUBSUB, RAW_DOCUMENTS, TASK_RESULTS
 from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.logging import secrets
 from headwater.edge.sidecar import DaprError, DaprSidecar
 
-__all__ = ["DaprDocumentPublisher", "DaprItemSource", "DaprSecretProvider", "McpError"]
+__all__ = ["DaprDocumentPublisher", "DaprEventPublisher", "DaprItemSource", "DaprSecretProvider", "McpError"]
 
 TEXT_TYPES = ("text/", "application/json", "application/x-ndjson", "application/xml", "application/csv")
 
@@ -86,10 +89,13 @@ class DaprDocumentPublisher:
     ) -> None:
         await self.publish_documents(task, [(document_key, content, content_type, linkage)])
 
-    async def publish_documents(self, task: FetchTask, docs: list[tuple[str, bytes, str, dict[str, Any]]]) -> None:
-        """Many documents of one task in one bulk publish (each keeps its own CloudEvent id)."""
+    async def publish_documents(
+        self, task: FetchTask, docs: list[tuple[str, bytes, str, dict[str, Any]]], end: TaskEnd | None = None
+    ) -> None:
+        """Many documents of one task in one bulk publish (each keeps its own CloudEvent id);
+        ``end`` goes on the last of them (``documents_in_task``, ``snapshot_complete``)."""
         entries = []
-        for document_key, content, content_type, linkage in docs:
+        for n, (document_key, content, content_type, linkage) in enumerate(docs, start=1):
             fields: dict[str, Any] = {
                 "source_id": task.source_id,
                 "config_version": task.config_version,
@@ -100,6 +106,8 @@ class DaprDocumentPublisher:
                 "linkage": linkage,
                 "fetched_at": datetime.now(UTC),
             }
+            if end is not None and n == len(docs):
+                fields.update(documents_in_task=end.documents, snapshot_complete=end.complete)
             if len(content) > self._limit:
                 fields["reference"] = await self._blobs.put(content)
             elif content_type.startswith(TEXT_TYPES) and _is_utf8(content):
@@ -121,6 +129,31 @@ class DaprDocumentPublisher:
 
     async def publish_result(self, result: TaskResult) -> None:
         await self._sidecar.publish(PUBSUB, TASK_RESULTS, result.model_dump(mode="json", by_alias=True))
+
+
+class DaprEventPublisher:
+    """Domain events on ``ingestion-events``: CloudEvent type = the event's type, id = its
+    idempotency key, subject = its source; several in bulk calls of at most ``batch``."""
+
+    def __init__(self, sidecar: DaprSidecar, batch: int = 50) -> None:
+        self._sidecar = sidecar
+        self._batch = batch
+
+    async def publish_events(self, events: Sequence[TaskFailed]) -> None:
+        entries = [(event.idempotency_key, event.model_dump(mode="json"), _event_metadata(event)) for event in events]
+        if len(entries) == 1:
+            await self._sidecar.publish(PUBSUB, INGESTION_EVENTS, entries[0][1], metadata=entries[0][2])
+            return
+        for start in range(0, len(entries), self._batch):
+            await self._sidecar.publish_bulk(PUBSUB, INGESTION_EVENTS, entries[start : start + self._batch])
+
+
+def _event_metadata(event: TaskFailed) -> dict[str, str]:
+    return {
+        "cloudevent.type": event.type,
+        "cloudevent.id": event.idempotency_key,
+        "cloudevent.subject": event.source_id,
+    }
 
 
 def _is_utf8(content: bytes) -> bool:

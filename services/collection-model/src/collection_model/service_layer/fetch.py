@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,8 @@ class FetchJob:
     retry: RetrySpec = field(default_factory=RetrySpec)
     iteration: IterationSpec | None = None
     window: tuple[datetime, datetime] | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    """query parameters added to every request built from the template (the incremental cursor)"""
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,8 @@ class FetchService:
         if parts.url is not None:
             url = with_params(parts.url, creds.params)
         else:
-            url = build_url(request.base_url, request.path, request.parameters, ctx, {**parts.params, **creds.params})
+            extra = {**job.params, **parts.params, **creds.params}
+            url = build_url(request.base_url, request.path, request.parameters, ctx, extra)
         sent.append(url)
         await self._throttle(job)
         async with gate:

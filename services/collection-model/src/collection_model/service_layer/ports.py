@@ -1,6 +1,7 @@
 """collection-model's ports — every Protocol the service layer depends on: HTTP fetching, the
 OAuth2 token endpoint, secrets and the log masker, the MCP item source, source configs,
-publishing, the operator API token, and time. ``bootstrap.Adapters`` holds one of each.
+publishing documents, results and domain events, the operator API token, and time.
+``bootstrap.Adapters`` holds one of each.
 
 The HTTP port is one exchange with the platform's limits, not a transport: its adapter
 (``adapters.aiohttp_fetcher.AiohttpFetcher``) takes an ``aiohttp.ClientSession`` and a
@@ -9,12 +10,13 @@ resolver in its constructor; unit tests run it against a local aiohttp server.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from headwater.config import SourceConfig
+from headwater.contracts.events import TaskFailed
 from headwater.contracts.messages import FetchTask, TaskResult
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "ConfigSource",
     "DocumentEntry",
     "DocumentSink",
+    "EventPublisher",
     "FetchedDocument",
     "HttpClient",
     "HttpResponse",
@@ -30,6 +33,7 @@ __all__ = [
     "Publisher",
     "SecretLog",
     "SecretProvider",
+    "TaskEnd",
     "TokenFetcher",
 ]
 
@@ -144,6 +148,16 @@ class ConfigSource(Protocol):
 DocumentEntry = tuple[str, bytes, str, dict[str, Any]]  # document key, content, content type, linkage
 
 
+@dataclass(frozen=True)
+class TaskEnd:
+    """What the last document a task publishes says about the task: how many documents it
+    published in all (that one included), and whether every item and page was fetched
+    (``RawDocument.documents_in_task`` / ``snapshot_complete``: when a snapshot may delete)."""
+
+    documents: int
+    complete: bool
+
+
 class Publisher(Protocol):
     """``raw-documents`` and ``task-results`` (Dapr pub/sub in production). A failure raises,
     and the work item is redelivered (the worker de-duplicates)."""
@@ -152,11 +166,22 @@ class Publisher(Protocol):
         self, task: FetchTask, document_key: str, content: bytes, content_type: str, linkage: dict[str, Any]
     ) -> None: ...
 
-    async def publish_documents(self, task: FetchTask, docs: list[DocumentEntry]) -> None:
-        """Many documents of one task in one bulk publish."""
+    async def publish_documents(self, task: FetchTask, docs: list[DocumentEntry], end: TaskEnd | None = None) -> None:
+        """Many documents of one task in one bulk publish; with ``end``, the last of them is
+        the task's last document and carries it."""
         ...
 
     async def publish_result(self, result: TaskResult) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Domain events on ``ingestion-events`` (Dapr pub/sub in production), each a CloudEvent of
+    the event's type whose id is its idempotency key. A failure raises, and the work item is
+    redelivered (subscribers drop the repeats by key)."""
+
+    async def publish_events(self, events: Sequence[TaskFailed]) -> None:
+        """Many events in as few calls as possible (bulk)."""
+        ...
 
 
 class ApiTokens(Protocol):

@@ -1,8 +1,9 @@
 """MongoDB adapters for runs, source state (watermarks + lease) and the task ledger.
 
 All writes are single-document and safe to repeat: the lease is one atomic
-``find_one_and_update``; ``completed_until`` only moves forward through a conditional
-update; completed windows and task reports are keyed by the deterministic task id.
+``find_one_and_update``; ``completed_until`` and the incremental ``cursor`` only move forward
+through a conditional update; completed windows and task reports are keyed by the
+deterministic task id.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from headwater.config.incremental import CursorValue
 from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
 from headwater.edge.mongo import is_duplicate_key, retry_transient, upsert_retrying
-from planner.adapters.mongo_codec import aware, window_doc, window_from_doc
+from planner.adapters.mongo_codec import aware, cursor_doc, cursor_from_doc, window_doc, window_from_doc
+from planner.domain.cursor import StoredCursor
 from planner.domain.runs import Run, SourceState, run_error
 from planner.domain.watermarks import RunStatus, run_status_from_results
 
@@ -35,7 +38,12 @@ class MongoStateRepository:
 
     async def get(self, source_id: str) -> SourceState:
         doc = await self._state.find_one({"_id": source_id}) or {}
-        return SourceState(source_id, aware(doc.get("planned_until")), aware(doc.get("completed_until")))
+        return SourceState(
+            source_id,
+            aware(doc.get("planned_until")),
+            aware(doc.get("completed_until")),
+            cursor_from_doc(doc.get("cursor")),
+        )
 
     async def try_lease(self, source_id: str, owner: str, now: datetime, ttl: timedelta) -> bool:
         lease = {"owner": owner, "expires_at": now + ttl}
@@ -73,6 +81,21 @@ class MongoStateRepository:
             {"$set": {"completed_until": value}},
         )
         return result.modified_count == 1
+
+    async def advance_cursor(self, source_id: str, cursor: StoredCursor) -> bool:
+        """``domain.cursor.is_newer`` as one conditional update: the ``sort`` forms compared only
+        within one kind (a datetime's fixed-width text with text, a number with a number)."""
+        newer = {
+            "_id": source_id,
+            "$or": [{"cursor": None}, {"cursor.kind": {"$ne": cursor.kind}}, {"cursor.sort": {"$lt": cursor.sort}}],
+        }
+        try:
+            result = await self._state.update_one(newer, {"$set": {"cursor": cursor_doc(cursor)}}, upsert=True)
+        except OperationFailure as exc:  # the state exists and its cursor is as high already
+            if is_duplicate_key(exc):
+                return False
+            raise
+        return result.modified_count == 1 or result.upserted_id is not None
 
 
 def _run_doc(run: Run) -> dict[str, Any]:
@@ -174,6 +197,7 @@ class _Progress:
     document_status: dict[str, str] = field(default_factory=dict)
     window: TimeWindow | None = None
     errors: list[str] = field(default_factory=list)
+    cursors: list[CursorValue] = field(default_factory=list)
 
 
 @retry_transient()
@@ -192,7 +216,7 @@ class MongoTaskLedger:
             "documents": int(result.counts.get("documents", 0)),
             "run_id": result.run_id,
             "error": result.error,
-        }
+        } | ({"cursor": result.cursor} if result.cursor is not None else {})
         update: dict[str, Any] = {"$addToSet": {"reports": report}, "$set": {"source_id": result.source_id}}
         if result.run_id:
             update["$set"]["run_id"] = result.run_id
@@ -220,4 +244,6 @@ class MongoTaskLedger:
                 previous = progress.document_status.get(rep["document_key"])
                 if previous != TaskStatus.FAILED:  # a failure of a document is not undone by a repeat
                     progress.document_status[rep["document_key"]] = rep["status"]
+                if rep.get("cursor") is not None:
+                    progress.cursors.append(rep["cursor"])
         return progress

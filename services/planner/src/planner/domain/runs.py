@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from headwater.contracts.messages import TaskStatus, TimeWindow
+from planner.domain.cursor import StoredCursor
 from planner.domain.watermarks import RunStatus
 
 __all__ = ["Run", "SourceState", "run_error"]
@@ -13,11 +14,13 @@ __all__ = ["Run", "SourceState", "run_error"]
 
 @dataclass
 class SourceState:
-    """``source_state`` of one source: ``planned_until`` and ``completed_until`` (None until set)."""
+    """``source_state`` of one source: ``planned_until`` and ``completed_until`` (None until set),
+    and the incremental ``cursor`` (None until one is stored)."""
 
     source_id: str
     planned_until: datetime | None = None
     completed_until: datetime | None = None
+    cursor: StoredCursor | None = None
 
 
 @dataclass

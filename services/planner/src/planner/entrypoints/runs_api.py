@@ -63,6 +63,22 @@ def _last_error_view(e: LastError | None) -> dict[str, Any] | None:
     return {"at": e.at.isoformat(), "error": e.error, "run_id": e.run_id, "task_id": e.task_id} if e else None
 
 
+def _cursor_view(status: SourceStatus) -> dict[str, Any] | None:
+    """The stored cursor (null fields until one is) and where the next fetch starts."""
+    spec, cursor, start = status.incremental, status.cursor, status.next_start
+    if spec is None and cursor is None:
+        return None
+    return {
+        "value": cursor.value if cursor else None,
+        "kind": cursor.kind if cursor else spec.kind if spec else None,
+        "updated_at": _iso(cursor.updated_at) if cursor else None,
+        "task_id": cursor.task_id if cursor else None,
+        "next_start": start.value if start else None,
+        "next_start_from": ("cursor" if start.stored else "initial_value") if start else None,
+        "incremental": spec.model_dump(mode="json") if spec else None,
+    }
+
+
 def status_view(status: SourceStatus) -> dict[str, Any]:
     job = status.job
     return {
@@ -80,6 +96,7 @@ def status_view(status: SourceStatus) -> dict[str, Any]:
         "dead_windows": [window_retry_view(w) for w in status.dead_windows],
         "recovered_windows": [window_retry_view(w) for w in status.recovered_windows],
         "last_error": _last_error_view(status.last_error),
+        "cursor": _cursor_view(status),
     }
 
 

@@ -7,7 +7,9 @@ Rules (DESIGN.md, "never advance the watermark on failure"):
   windows in the room left under the cap (``RetryService``, ``domain.retries``);
 - ``planned_until`` advances only after every work item of the run was published;
 - a publish failure (after retries) marks the run failed and leaves both watermarks alone;
-  the failed windows it could not send are due again at once.
+  the failed windows it could not send are due again at once;
+- with ``ingestion.incremental`` every work item carries the stored cursor, or the
+  ``initial_value`` while none is stored (``domain.cursor.fetch_start``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from headwater.contracts.messages import FetchTask, TimeWindow, task_id_for
+from planner.domain.cursor import FetchStart, fetch_start
 from planner.domain.retries import WindowRetry
 from planner.domain.runs import Run
 from planner.domain.sources import StoredSource
@@ -163,7 +166,8 @@ class PlanningService:
         run = Run(run_id or uuid.uuid4().hex, source.source_id, trigger, now, RunStatus.PLANNED, source.version)
         run.windows, run.updated_at = [w for w in windows if w is not None], now
         run.attempts = {r.task_id: r.attempt for r in retries}
-        tasks = [_task(source, run.run_id, w, trigger_key, run.attempts) for w in windows]
+        start = await self._fetch_start(source)
+        tasks = [_task(source, run.run_id, w, trigger_key, run.attempts, start) for w in windows]
         run.task_ids = [t.task_id for t in tasks]
         await self._runs.insert(run)
         published, error = await self._publisher.publish_all(tasks)
@@ -181,6 +185,12 @@ class PlanningService:
             "run enqueued", source_id=run.source_id, run_id=run.run_id, work_items=published, windows=len(run.windows)
         )
         return TriggerResult(TriggerOutcome.PLANNED, run.source_id, run.run_id, published)
+
+    async def _fetch_start(self, source: StoredSource) -> FetchStart | None:
+        spec = source.config.ingestion.incremental
+        if spec is None:
+            return None
+        return fetch_start(spec, (await self._state.get(source.source_id)).cursor)
 
     async def _fail(self, run: Run, tasks: list[FetchTask], published: int, error: Exception) -> TriggerResult:
         """Mark the run failed after ``tasks[published]`` could not be published; watermarks stay."""
@@ -202,7 +212,12 @@ class PlanningService:
 
 
 def _task(
-    source: StoredSource, run_id: str, window: TimeWindow | None, trigger_key: str | None, attempts: dict[str, int]
+    source: StoredSource,
+    run_id: str,
+    window: TimeWindow | None,
+    trigger_key: str | None,
+    attempts: dict[str, int],
+    start: FetchStart | None,
 ) -> FetchTask:
     task_id = task_id_for(source.source_id, window, trigger_key)
     return FetchTask(
@@ -212,6 +227,8 @@ def _task(
         run_id=run_id,
         window=window,
         attempt=attempts.get(task_id, 1),
+        cursor=start.value if start else None,
+        cursor_stored=start.stored if start else False,
     )
 
 

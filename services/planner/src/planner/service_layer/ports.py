@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from headwater.config.incremental import CursorValue
 from headwater.contracts.messages import FetchTask, TaskResult, TimeWindow
+from planner.domain.cursor import StoredCursor
 from planner.domain.jobs import RegisteredJob
 from planner.domain.retries import WindowRetry
 from planner.domain.runs import Run, SourceState
@@ -101,7 +103,7 @@ class WorkPublisher(Protocol):
 
 
 class StateRepository(Protocol):
-    """``source_state``: watermarks and the planning lease of each source."""
+    """``source_state``: watermarks, the incremental cursor and the planning lease of each source."""
 
     async def get(self, source_id: str) -> SourceState: ...
 
@@ -123,6 +125,11 @@ class StateRepository(Protocol):
 
     async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
         """Move ``completed_until`` forward to ``value``; never backwards (atomic, conditional)."""
+        ...
+
+    async def advance_cursor(self, source_id: str, cursor: StoredCursor) -> bool:
+        """Store ``cursor`` if it is newer than the stored one (``domain.cursor.is_newer``), in one
+        conditional update; False when it is not."""
         ...
 
 
@@ -157,6 +164,8 @@ class TaskProgress(Protocol):
     document_status: dict[str, str]
     window: TimeWindow | None
     errors: list[str]
+    cursors: list[CursorValue]
+    """the cursors the worker reported for the task's documents (``TaskResult.cursor``)"""
 
 
 class RetryRepository(Protocol):

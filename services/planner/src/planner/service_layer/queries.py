@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from headwater.config import IncrementalSpec
+from planner.domain.cursor import FetchStart, StoredCursor, fetch_start
 from planner.domain.jobs import RegisteredJob
 from planner.domain.retries import WindowRetry, WindowState
 from planner.domain.runs import Run
@@ -39,8 +41,9 @@ class LastError:
 
 @dataclass(frozen=True)
 class SourceStatus:
-    """Where a source stands: version, watermarks, lag behind now, its job, its latest runs and
-    its tracked failed windows (failing, dead, recently recovered)."""
+    """Where a source stands: version, watermarks, lag behind now, its job, its latest runs, its
+    tracked failed windows (failing, dead, recently recovered) and, for an incremental source,
+    its config's ``incremental`` block and the stored cursor."""
 
     source_id: str
     version: int
@@ -52,6 +55,13 @@ class SourceStatus:
     last_runs: list[Run]
     windows: list[WindowRetry]
     max_attempts: int | None
+    incremental: IncrementalSpec | None = None
+    cursor: StoredCursor | None = None
+
+    @property
+    def next_start(self) -> FetchStart | None:
+        """Where the next work item of an incremental source starts."""
+        return fetch_start(self.incremental, self.cursor) if self.incremental else None
 
     @property
     def failures(self) -> list[Run]:
@@ -130,4 +140,6 @@ class RunQueries:
             last_runs=await self._runs.list(source_id, STATUS_RUNS),
             windows=await self._retries.list(source_id),
             max_attempts=source.retry_policy.max_attempts if source.window_policy else None,
+            incremental=source.config.ingestion.incremental,
+            cursor=state.cursor,
         )

@@ -1,11 +1,14 @@
-"""Task results back from collection-model and the worker: run status and ``completed_until``.
+"""Task results back from collection-model and the worker: run status, ``completed_until`` and
+the incremental cursor.
 
 A task is done when collection-model reported its fetch (with the number of documents it
 published) and the worker reported every one of those documents, all in the same run. Only
 then does its window count as completed; ``completed_until`` advances across contiguous
 completed windows only, so a failed or missing window holds it back. A window that ends
 failed or partial is handed to ``RetryService`` (planned again with backoff, or dead); the
-run keeps the task's error.
+run keeps the task's error. A complete task whose fetch succeeded and none of whose documents
+failed moves the source's cursor to the highest its documents reported (``domain.cursor``),
+before the run is closed, so whoever sees the run done sees its cursor.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import structlog
 
 from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
+from planner.domain.cursor import highest, may_advance, stored_cursor
 from planner.domain.watermarks import advance_completed
 from planner.service_layer.ports import Clock, RunRepository, StateRepository, TaskLedger, TaskProgress
 from planner.service_layer.retries import RetryService
@@ -62,6 +66,7 @@ class ResultService:
         status = task_status(progress)
         if status is None:
             return None
+        await self._advance_cursor(result, progress)
         run_id = result.run_id or progress.run_id
         error = task_error(progress) if status != TaskStatus.SUCCEEDED else None
         if run_id:
@@ -81,6 +86,14 @@ class ResultService:
             if window is not None:
                 await self._retries.failed(result.source_id, result.task_id, window, run_id, error)
         return status
+
+    async def _advance_cursor(self, result: TaskResult, progress: TaskProgress) -> None:
+        if not progress.cursors or not may_advance(progress.fetch_status, progress.document_status):
+            return
+        value = highest(progress.cursors)
+        cursor = stored_cursor(value, self._clock.now(), result.task_id) if value is not None else None
+        if cursor is not None and await self._state.advance_cursor(result.source_id, cursor):
+            log.info("cursor advanced", source_id=result.source_id, task_id=result.task_id, cursor=cursor.value)
 
     async def _complete_window(self, source_id: str, task_id: str, window: TimeWindow) -> None:
         await self._state.add_done_window(source_id, task_id, window)

@@ -28,12 +28,13 @@ from worker.adapters.mongo_shapes import (
     dataset_version,
     dataset_version_doc,
     raw_begin,
+    receipt,
     record_changes,
     record_version,
     record_version_doc,
     rejection_doc,
 )
-from worker.domain.audit import AuditRollback, AuditStep
+from worker.domain.audit import AuditReprocess, AuditRollback, AuditStep
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.history import Retime
 from worker.domain.scd2 import CurrentMove, RecordChange, RecordVersion, current_id, version_id
@@ -77,6 +78,15 @@ class MongoRawDocuments:
             {"_id": document_id},
             {"$set": {"status": status, "counts": counts, "error": error, "finished_at": datetime.now(UTC)}},
         )
+
+    async def receipts(self, source_id: str, document_id: str | None, since: datetime | None) -> AsyncIterator[Receipt]:
+        query: Doc = {"source_id": source_id}
+        if document_id is not None:
+            query["_id"] = document_id
+        if since is not None:
+            query["fetched_at"] = {"$gte": since}
+        async for doc in self._docs.find(query).sort([("fetched_at", 1), ("_id", 1)]):
+            yield receipt(doc)
 
 
 def _at_seq(source_id: str, key: str, seq: int) -> Doc:
@@ -201,6 +211,6 @@ class MongoAuditLog:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self._audit = db["audit"]
 
-    async def write(self, entry: AuditStep | AuditRollback) -> None:
+    async def write(self, entry: AuditStep | AuditRollback | AuditReprocess) -> None:
         with contextlib.suppress(DuplicateKeyError):
             await self._audit.insert_one(audit_doc(entry))

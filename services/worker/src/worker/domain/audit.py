@@ -1,11 +1,12 @@
-"""The audit trail: one entry per step of a document (dedup, parse, store) and per rollback."""
+"""The audit trail: one entry per step of a document (dedup or reprocess, parse, store), per
+rollback and per document a reprocess request queued or could not."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["AuditEntry", "AuditRollback", "AuditStep"]
+__all__ = ["AuditEntry", "AuditReprocess", "AuditRollback", "AuditStep"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,30 @@ class AuditRollback:
     @property
     def counts(self) -> dict[str, int]:
         return {"restored": self.restored, "removed": self.removed, "conflicts": self.conflicts}
+
+
+@dataclass(frozen=True)
+class AuditReprocess:
+    """A stored document a reprocess request (``run_id``) queued, or could not (``expired``: its
+    body is no longer kept; ``superseded``: its stream has a later document). Once per request."""
+
+    document_id: str
+    source_id: str
+    task_id: str
+    run_id: str
+    outcome: str
+    at: datetime
+    config_version: int
+    error: str | None = None
+    step: str = "reprocess"
+
+    @property
+    def key(self) -> str:
+        return f"{self.document_id}:reprocess:{self.run_id}"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"config_version": self.config_version}
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,11 @@ is what decides "duplicate", atomically, across worker replicas and redeliveries
 from __future__ import annotations
 
 import hashlib
+import re
 
-__all__ = ["content_hash", "raw_document_id"]
+__all__ = ["content_hash", "raw_document_id", "raw_document_of"]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def content_hash(content: bytes) -> str:
@@ -26,3 +29,17 @@ def content_hash(content: bytes) -> str:
 def raw_document_id(source_id: str, content_hash: str) -> str:
     """``<source>:<sha256>``: the ``_id`` whose insert decides new vs duplicate."""
     return f"{source_id}:{content_hash}"
+
+
+def raw_document_of(source_id: str, ref: str) -> str | None:
+    """The raw document id a reference names: the id itself (``<source>:<sha256>``), one of its
+    occurrences (``<source>:<sha256>:<stream tag>.<n>``, a dataset version) or the bare SHA-256;
+    None when ``ref`` is none of these for ``source_id``."""
+    ref = ref.strip()
+    if _SHA256.fullmatch(ref.lower()):
+        return raw_document_id(source_id, ref.lower())
+    prefix = f"{source_id}:"
+    if not ref.startswith(prefix):
+        return None
+    digest = ref[len(prefix) :].split(":", 1)[0]
+    return raw_document_id(source_id, digest) if _SHA256.fullmatch(digest) else None

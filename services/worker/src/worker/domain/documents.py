@@ -20,7 +20,8 @@ ClaimState = Literal["new", "processed", "superseded", "in_progress"]
 @dataclass(frozen=True)
 class Receipt:
     """A raw document as received; ``document_id`` = ``<source>:<sha256>`` (see ``dedup``),
-    ``stream`` the request it answers (``streams.stream_key``)."""
+    ``stream`` the request it answers (``streams.stream_key``), ``rerun`` the run id of a
+    reprocessing delivery (None: as fetched or uploaded)."""
 
     document_id: str
     source_id: str
@@ -34,6 +35,7 @@ class Receipt:
     fetched_at: datetime
     config_version: int
     stream: str = ""
+    rerun: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ document and whether it is processed. So:
 - other bytes fetched *before* the head are superseded: an older copy of the request that
   arrived late, never applied over newer data;
 - while the head is being processed by another delivery the arrival waits (``busy``), so a
-  stream is applied in order; a claim older than the stale limit is taken over.
+  stream is applied in order; a claim older than the stale limit is taken over;
+- a *rerun* (``headwater reprocess``: the stored bytes sent again under the current config) of
+  the head's bytes is a new occurrence, once per rerun (the head remembers the run that made it).
 
 Each occurrence is a dataset version with its own id, ``<source>:<sha256>:<stream tag>.<n>``
 (``n`` counts the stream's occurrences), so A's second occurrence rolls back on its own. All
@@ -82,12 +84,19 @@ class StreamHead:
     rev: int = 1
     task_id: str = ""
     document_key: str = ""
+    run_id: str = ""
 
 
 def judge(
-    head: StreamHead | None, content_hash: str, fetched_at: datetime, now: datetime, stale_after_s: float
+    head: StreamHead | None,
+    content_hash: str,
+    fetched_at: datetime,
+    now: datetime,
+    stale_after_s: float,
+    rerun: str | None = None,
 ) -> Verdict:
-    """What an arrival is, given the head of its stream (see the module docstring)."""
+    """What an arrival is, given the head of its stream (see the module docstring); ``rerun``:
+    the run id of a reprocessing delivery (None for a document as fetched or uploaded)."""
     if head is None:
         return "new"
     same = head.content_hash == content_hash
@@ -96,6 +105,8 @@ def judge(
     if same:
         if head.status in ("processing", "failed"):  # stale claim or failed (e.g. replayed from the DLQ)
             return "takeover"
+        if rerun is not None and head.run_id != rerun:
+            return "new"  # reprocessed on purpose (a redelivery of the same rerun is a duplicate)
         if head.status == "rolled_back" and fetched_at > head.fetched_at:
             return "new"  # sent again after its rollback
         return "duplicate"
@@ -113,12 +124,16 @@ def claimed_head(
     task_id: str,
     document_key: str,
     now: datetime,
+    run_id: str = "",
 ) -> StreamHead:
-    """The head to write for a ``new`` occurrence or a ``takeover`` of the head's own."""
+    """The head to write for a ``new`` occurrence or a ``takeover`` of the head's own. A rerun of
+    the head's bytes keeps the head's later fetch time (freshness never moves back)."""
     if head is not None and verdict == "takeover":
-        return replace(head, status="processing", claimed_at=now, rev=head.rev + 1, task_id=task_id)
+        return replace(head, status="processing", claimed_at=now, rev=head.rev + 1, task_id=task_id, run_id=run_id)
     if verdict != "new":
         raise ValueError(f"no claim for a {verdict!r} arrival")
+    if head is not None and head.content_hash == content_hash:
+        fetched_at = max(fetched_at, head.fetched_at)
     seq = 1 if head is None else head.seq + 1
     return StreamHead(
         head_id=head_id(source_id, stream),
@@ -133,4 +148,5 @@ def claimed_head(
         rev=1 if head is None else head.rev + 1,
         task_id=task_id,
         document_key=document_key,
+        run_id=run_id,
     )

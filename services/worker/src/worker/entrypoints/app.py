@@ -14,7 +14,7 @@ from headwater.edge.service import create_service_app
 from headwater.edge.subscriptions import Subscriptions
 from headwater.telemetry import configure_metrics
 from worker import bootstrap
-from worker.entrypoints import datasets_api, dead_letters_api, records_api, reports_api
+from worker.entrypoints import datasets_api, dead_letters_api, records_api, reports_api, reprocess_api
 from worker.entrypoints.subscriptions import subscribe
 from worker.settings import Settings
 
@@ -42,7 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     probes = ProbeRecorder()
     probes.subscribe(subs)
     subscribe(subs, lambda: app.state.container)
-    for router in (datasets_api.router, dead_letters_api.router, records_api.router, reports_api.router, probes.router):
+    for router in (
+        datasets_api.router,
+        dead_letters_api.router,
+        records_api.router,
+        reports_api.router,
+        reprocess_api.router,
+        probes.router,
+    ):
         app.include_router(router)
     subs.mount(app)
     return app

@@ -40,7 +40,7 @@ class StreamClaims:
         for _ in range(RACES):
             head = await self._heads.get(hid)
             now = self._clock.now()
-            verdict = judge(head, receipt.content_hash, receipt.fetched_at, now, self._stale)
+            verdict = judge(head, receipt.content_hash, receipt.fetched_at, now, self._stale, receipt.rerun)
             if verdict == "busy":
                 return Claim("in_progress", "" if head is None else head.occurrence)
             if head is not None and verdict == "superseded":
@@ -59,6 +59,7 @@ class StreamClaims:
                 task_id=receipt.task_id,
                 document_key=receipt.document_key,
                 now=now,
+                run_id=receipt.rerun or receipt.run_id or "",
             )
             if await self._heads.put(new, None if head is None else head.rev):
                 return Claim("new", new.occurrence)
@@ -67,7 +68,8 @@ class StreamClaims:
 
 def receipt_of(doc: RawDocument, content: bytes | None) -> Receipt:
     """The receipt of ``doc``. A claim-checked body is content-addressed (its key is its SHA-256,
-    checked when read), so a duplicate is recognised without fetching it."""
+    checked when read), so a duplicate is recognised without fetching it. A reprocessed
+    document is a rerun under its run id (``headwater reprocess`` gives each request one)."""
     if doc.reference is not None:
         digest, size = doc.reference.sha256, doc.reference.size_bytes
     else:
@@ -85,4 +87,5 @@ def receipt_of(doc: RawDocument, content: bytes | None) -> Receipt:
         fetched_at=doc.fetched_at,
         config_version=doc.config_version,
         stream=stream_key(doc.source_id, doc.task_id, doc.document_key, doc.linkage),
+        rerun=(doc.run_id or "reprocess") if doc.reprocess else None,
     )

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from headwater.config import SourceConfig
 from headwater.contracts.events import _Event
 from headwater.contracts.messages import ContentReference, TaskResult
-from worker.domain.audit import AuditEntry, AuditRollback, AuditStep
+from worker.domain.audit import AuditEntry, AuditReprocess, AuditRollback, AuditStep
 from worker.domain.dead_letters import DeadLetter
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.history import Retime
@@ -35,6 +35,7 @@ __all__ = [
     "EventPublisher",
     "Metrics",
     "ParsingLog",
+    "RawBodies",
     "RawDocuments",
     "RecordStore",
     "Republisher",
@@ -78,6 +79,31 @@ class RawDocuments(Protocol):
     async def count_duplicate(self, document_id: str) -> None: ...
 
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None: ...
+
+    def receipts(self, source_id: str, document_id: str | None, since: datetime | None) -> AsyncIterator[Receipt]:
+        """The first-sighting receipts of the source's contents, oldest fetch first: one
+        (``document_id``), or those fetched at or after ``since``, or all."""
+        ...
+
+
+class RawBodies(Protocol):
+    """``raw_bodies``, keyed ``<source>:<sha256>:<n>``: the worker's own copy of every body it
+    processed, compressed, in chunks of at most 4 MiB, kept until its ``expires_at`` (None:
+    forever; a TTL index removes it after)."""
+
+    async def keep(self, source_id: str, content_hash: str, content: bytes, expires_at: datetime | None) -> bool:
+        """Store the body once per source (True); a body kept before is not written again, only
+        its expiry moves to ``expires_at`` (False)."""
+        ...
+
+    async def read(self, source_id: str, content_hash: str, now: datetime) -> bytes | None:
+        """The body as received; None when it was never kept or has expired. Raises when a
+        kept body is corrupt."""
+        ...
+
+    async def kept(self, source_id: str, content_hash: str, now: datetime) -> bool:
+        """Whether the body is kept and not expired (without reading it)."""
+        ...
 
 
 class StreamHeads(Protocol):
@@ -196,7 +222,7 @@ class DatasetVersions(Protocol):
 class AuditLog(Protocol):
     """``audit``: written once per key (see ``domain/audit``)."""
 
-    async def write(self, entry: AuditStep | AuditRollback) -> None: ...
+    async def write(self, entry: AuditStep | AuditRollback | AuditReprocess) -> None: ...
 
 
 class EventPublisher(Protocol):

@@ -6,12 +6,13 @@ arriving late is superseded, anything else is a new occurrence with its own data
 Every write uses deterministic ids or conditional updates, so a redelivered document changes
 nothing; rows that fail validation go to ``parsing_logs`` and the others go on (partial
 success). In snapshot mode a complete snapshot also closes the keys it no longer holds
-(``snapshots``). The outcomes and how each reaches Dapr: ``errors``.
+(``snapshots``). The body of a new occurrence is kept (``bodies``) before it is parsed, so a
+document can be reprocessed later (``reprocess``: the same path, judged as a rerun). The
+outcomes and how each reaches Dapr: ``errors``.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -26,12 +27,13 @@ from worker.domain.parsers import DocumentParseError
 from worker.domain.snapshots import SnapshotPart, SnapshotScope, snapshot_scope
 from worker.domain.streams import UPLOAD_STREAM, head_id
 from worker.service_layer.announce import ChangeAnnouncer
+from worker.service_layer.bodies import DocumentBodies
 from worker.service_layer.claims import StreamClaims, receipt_of
+from worker.service_layer.errors import BodyExpired
 from worker.service_layer.extract import extract_batches
 from worker.service_layer.outcomes import Busy, Outcome, Processed, Unprocessable
 from worker.service_layer.ports import (
     AuditLog,
-    BlobReader,
     Clock,
     ConfigSource,
     DatasetVersions,
@@ -43,7 +45,7 @@ from worker.service_layer.ports import (
     ResultPublisher,
     StreamHeads,
 )
-from worker.service_layer.skipped import announce_skipped
+from worker.service_layer.skipped import announce_expired, announce_skipped
 from worker.service_layer.snapshots import SnapshotKeys, SnapshotSweeper, is_snapshot, single_request
 from worker.service_layer.storage import store_records
 from worker.service_layer.trail import DocumentTrail
@@ -83,7 +85,7 @@ class DocumentProcessor:
         *,
         raw: RawDocuments,
         heads: StreamHeads,
-        blobs: BlobReader,
+        bodies: DocumentBodies,
         configs: ConfigSource,
         records: RecordStore,
         parsing_log: ParsingLog,
@@ -96,13 +98,18 @@ class DocumentProcessor:
         claims: StreamClaims,
         sweeper: SnapshotSweeper,
     ) -> None:
-        self._raw, self._heads, self._blobs, self._configs = raw, heads, blobs, configs
+        self._raw, self._heads, self._bodies, self._configs = raw, heads, bodies, configs
         self._records, self._log, self._datasets, self._audit = records, parsing_log, datasets, audit
         self._events, self._results, self._clock, self._metrics = events, results, clock, metrics
         self._claims, self._sweeper = claims, sweeper
 
     async def handle(self, doc: RawDocument) -> Outcome:
-        content = None if doc.reference is not None else await self._content(doc)
+        try:
+            content = await self._bodies.at_hand(doc, self._clock.now())
+        except BodyExpired as exc:
+            document_id = receipt_of(doc, None).document_id
+            trail = DocumentTrail(doc, document_id, self._audit, self._results, self._clock)
+            return await announce_expired(self._events, trail, doc, document_id, self._clock.now(), str(exc))
         receipt = receipt_of(doc, content)
         claim = await self._claims.claim(receipt)
         if claim.state == "in_progress":
@@ -114,23 +121,17 @@ class DocumentProcessor:
             return await self._skipped(job, claim.state == "superseded")
         await self._raw.begin(receipt, job.occurrence, job.now)
         if content is None:
-            content = await self._content(doc)
-        await trail.step("dedup", "new", {"size_bytes": receipt.size_bytes})
+            content = await self._bodies.claim_checked(doc)
+        await trail.step(trail.first_step, "new", {"size_bytes": receipt.size_bytes})
         try:
             config = await self._configs.get(doc.source_id, doc.config_version)
         except LookupError as exc:
             return await self._fail(job, "parse", f"no config: {exc}")
+        await self._bodies.keep(doc, receipt.content_hash, content, config, job.now)
         try:
             return await self._store(job, config, content)
         except DocumentParseError as exc:
             return await self._fail(job, "parse", str(exc))
-
-    async def _content(self, doc: RawDocument) -> bytes:
-        if doc.reference is not None:
-            return await self._blobs.get(doc.reference)
-        if doc.content is None:
-            raise ValueError("raw document has neither content nor reference")
-        return base64.b64decode(doc.content) if doc.encoding == "base64" else doc.content.encode("utf-8")
 
     async def _store(self, job: _Job, config: SourceConfig, content: bytes) -> Processed:
         """Store the document's records, then record it as a dataset version and announce it."""
@@ -183,6 +184,7 @@ class DocumentProcessor:
             changes = await store_records(
                 self._records, config, doc.source_id, occurrence, batch.records, now, doc.fetched_at
             )
+            job.trail.stored(config.ingestion.incremental, (record for _, record, _ in batch.records))
             await self._datasets.add_changes(occurrence, number, changes.changes)
             for key, value in {**batch.counts(), **changes.counts()}.items():
                 counts[key] += value
@@ -228,7 +230,7 @@ class DocumentProcessor:
     async def _skipped(self, job: _Job, superseded: bool) -> Processed:
         """A duplicate of the stream's latest document, or an older one arriving late."""
         doc = job.doc
-        if not superseded:
+        if not superseded and not doc.reprocess:  # a reprocess redelivered: no duplicate of a fetch
             await self._raw.count_duplicate(job.receipt.document_id)
             await self._snapshot_part(job)
         self._metrics.count("documents_duplicate", 1, source_id=doc.source_id)

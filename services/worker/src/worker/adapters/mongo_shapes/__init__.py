@@ -2,9 +2,16 @@
 document and back. The ``_id``s are the domain's deterministic keys (``dedup``, ``streams``,
 ``scd2``, ``Rejection.key``, ``AuditStep.key`` …), which carry uniqueness without unique indexes.
 ``core``: records, raw documents, dataset versions, audit, dead letters; ``streams``: stream
-heads and snapshots.
+heads and snapshots; ``bodies``: the kept bodies (``raw_bodies``).
 """
 
+from worker.adapters.mongo_shapes.bodies import (
+    BODY_CHUNK,
+    body_chunk_id,
+    body_content,
+    body_docs,
+    body_expired,
+)
 from worker.adapters.mongo_shapes.core import (
     audit_doc,
     audit_entry,
@@ -15,6 +22,7 @@ from worker.adapters.mongo_shapes.core import (
     dead_letter,
     dead_letter_doc,
     raw_begin,
+    receipt,
     receipt_doc,
     record_changes,
     record_version,
@@ -31,8 +39,13 @@ from worker.adapters.mongo_shapes.streams import (
 )
 
 __all__ = [
+    "BODY_CHUNK",
     "audit_doc",
     "audit_entry",
+    "body_chunk_id",
+    "body_content",
+    "body_docs",
+    "body_expired",
     "changes_doc",
     "current_record_doc",
     "dataset_version",
@@ -40,6 +53,7 @@ __all__ = [
     "dead_letter",
     "dead_letter_doc",
     "raw_begin",
+    "receipt",
     "receipt_doc",
     "record_changes",
     "record_version",

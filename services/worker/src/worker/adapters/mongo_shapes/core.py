@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.domain.audit import AuditEntry, AuditRollback, AuditStep
+from worker.domain.audit import AuditEntry, AuditReprocess, AuditRollback, AuditStep
 from worker.domain.dead_letters import DeadLetter
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.scd2 import RecordChange, RecordVersion, current_id, version_id
+from worker.domain.streams import stream_key
 
 __all__ = [
     "audit_doc",
@@ -21,6 +22,7 @@ __all__ = [
     "dead_letter",
     "dead_letter_doc",
     "raw_begin",
+    "receipt",
     "receipt_doc",
     "record_changes",
     "record_version",
@@ -55,6 +57,25 @@ def receipt_doc(receipt: Receipt, now: datetime) -> Doc:
         "first_seen_at": now,
         "deliveries": 1,
     }
+
+
+def receipt(doc: Doc) -> Receipt:
+    """The receipt of a content's first sighting, as ``raw_documents`` keeps it."""
+    source_id, task_id, key, linkage = doc["source_id"], doc["task_id"], doc["document_key"], doc.get("linkage") or {}
+    return Receipt(
+        document_id=doc["_id"],
+        source_id=source_id,
+        task_id=task_id,
+        run_id=doc.get("run_id"),
+        document_key=key,
+        content_hash=doc["content_hash"],
+        content_type=doc["content_type"],
+        size_bytes=doc["size_bytes"],
+        linkage=linkage,
+        fetched_at=aware(doc["fetched_at"]),
+        config_version=doc.get("config_version", 0),
+        stream=stream_key(source_id, task_id, key, linkage),
+    )
 
 
 def raw_begin(receipt: Receipt, occurrence: str, now: datetime) -> Doc:
@@ -182,8 +203,9 @@ def record_changes(doc: Doc) -> list[RecordChange]:
     return [RecordChange(*entry) for entry in doc["changes"]]
 
 
-def audit_doc(entry: AuditStep | AuditRollback) -> Doc:
-    """``audit``: a step carries its task and error, a rollback its restored/removed counts."""
+def audit_doc(entry: AuditStep | AuditRollback | AuditReprocess) -> Doc:
+    """``audit``: a step carries its task and error, a rollback its restored/removed counts, a
+    reprocess request's entry its run and the config version it sent."""
     if isinstance(entry, AuditRollback):
         return {
             "_id": entry.key,
@@ -194,7 +216,7 @@ def audit_doc(entry: AuditStep | AuditRollback) -> Doc:
             "outcome": entry.outcome,
             "counts": entry.counts,
         }
-    return {
+    doc = {
         "_id": entry.key,
         "at": entry.at,
         "source_id": entry.source_id,
@@ -205,6 +227,7 @@ def audit_doc(entry: AuditStep | AuditRollback) -> Doc:
         "counts": entry.counts,
         "error": entry.error,
     }
+    return doc if isinstance(entry, AuditStep) else {**doc, "run_id": entry.run_id}
 
 
 def audit_entry(doc: Doc) -> AuditEntry:

@@ -37,6 +37,7 @@ def stream_head_doc(h: StreamHead) -> Doc:
         "rev": h.rev,
         "task_id": h.task_id,
         "document_key": h.document_key,
+        "run_id": h.run_id,
     }
 
 
@@ -54,6 +55,7 @@ def stream_head(doc: Doc) -> StreamHead:
         rev=doc["rev"],
         task_id=doc.get("task_id", ""),
         document_key=doc.get("document_key", ""),
+        run_id=doc.get("run_id") or "",
     )
 
 
