@@ -12,7 +12,8 @@ What the explain output looks like:
   Scan`` over a ``Bitmap Index Scan`` (or ``Index Scan``) with ``Index Name`` and ``Index Cond``.
   A collection scan is either a ``Seq Scan`` or — while the table has no statistics — a
   ``Bitmap Index Scan`` of ``_id_`` whose only condition is ``shard_key_value = '<n>'``,
-  which matches every document. A sort is always done in memory (a ``Sort`` node), even when an
+  which matches every document (an ``_id`` range has ``object_id`` bounds there too). A sort
+  is always done in memory (a ``Sort`` node), even when an
   index has the sort key, so an index serves only the filter there.
 
 A table of a few documents may rightly be scanned, so each collection gets 2,000 documents of
@@ -71,7 +72,11 @@ def _walk(node: Any, used: set[str], scans: list[str]) -> None:
         used.add(node["indexName"])
     if isinstance(node.get("Index Name"), str):
         cond = str(node.get("Index Cond", ""))
-        if node["Index Name"] == "_id_" and "shard_key_value" in cond and "document" not in cond:
+        if (
+            node["Index Name"] == "_id_"
+            and "shard_key_value" in cond
+            and not ("document" in cond or "object_id" in cond)
+        ):
             scans.append(f"{pg_node} of _id_ on {cond} (every document)")
         else:
             used.add(node["Index Name"])

@@ -7,6 +7,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from worker.adapters.mongo_indexes import of_source
 from worker.adapters.mongo_shapes import audit_entry
 from worker.adapters.mongo_store import read_history
 from worker.domain.audit import AuditEntry
@@ -20,6 +21,11 @@ Doc = dict[str, Any]
 
 def _match(source_id: str | None) -> Doc:
     return {"source_id": source_id} if source_id else {}
+
+
+def _ids_of(source_id: str | None) -> Doc:
+    """One source of a collection keyed ``<source>:…`` (no ``source_id`` index there)."""
+    return of_source(source_id) if source_id else {}
 
 
 class MongoStorageReads:
@@ -47,10 +53,10 @@ class MongoStorageReads:
         ]
 
     async def record_counts(self, source_id: str | None) -> dict[str, int]:
-        return await self._count_by_source("records", {**_match(source_id), "deleted": {"$ne": True}})
+        return await self._count_by_source("records", {**_ids_of(source_id), "deleted": {"$ne": True}})
 
     async def rejected_row_counts(self, source_id: str | None) -> dict[str, int]:
-        return await self._count_by_source("parsing_logs", _match(source_id))
+        return await self._count_by_source("parsing_logs", _ids_of(source_id))
 
     async def record_history(self, source_id: str, natural_key: str) -> list[RecordVersion]:
         return await read_history(self._db, source_id, natural_key)

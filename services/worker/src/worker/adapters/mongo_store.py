@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from headwater.edge.mongo import retry_transient, upsert_retrying
+from worker.adapters.mongo_indexes import of_source
 from worker.adapters.mongo_shapes import (
     audit_doc,
     changes_doc,
@@ -161,7 +162,8 @@ class MongoRecordStore:
             await collection.update_one({**where, r.bound: r.old}, {"$set": {r.bound: r.new}})
 
     async def live_keys(self, source_id: str) -> AsyncIterator[str]:
-        async for doc in self._current.find({"source_id": source_id, "deleted": {"$ne": True}}, {"natural_key": 1}):
+        live = {**of_source(source_id), "deleted": {"$ne": True}}
+        async for doc in self._current.find(live, {"natural_key": 1}):
             yield doc["natural_key"]
 
 
