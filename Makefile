@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup up down status lint test test-unit test-integration bench schema demo
+.PHONY: setup up down status lint test test-unit test-integration test-faults bench schema demo
 
 setup:
 	@bash scripts/setup.sh
@@ -28,13 +28,17 @@ MYPY_PATHS := libs/headwater/src libs/headwater-ops/src services/planner/src ser
 
 test: setup
 	@$(MAKE) --no-print-directory lint
-	@$(PY) -m pytest tests/unit tests/integration
+	@$(PY) -m pytest tests/unit tests/integration tests/faults
 
 test-unit:
 	@$(PY) -m pytest tests/unit
 
 test-integration:
 	@$(PY) -m pytest tests/integration
+
+# kill -9 / stop parts of a real stack (instance `faults`, ports + 600) and check it recovers
+test-faults:
+	@$(PY) -m pytest tests/faults
 
 # make bench (all) or make bench NAME=fanout; each writes bench/results/<name>.json
 bench:

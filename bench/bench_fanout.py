@@ -51,9 +51,7 @@ ingestion:
                 t0 = time.monotonic()
                 cli(stack, "sources", "trigger", sid)
                 t1 = wait_for(
-                    lambda sid=sid: db["task_outcomes"].find_one(
-                        {"source_id": sid, "reports.reporter": "collection-model"}
-                    ),
+                    lambda sid=sid: db["task_reports"].find_one({"source_id": sid, "reporter": "collection-model"}),
                     300,
                 )
                 spans = api.spans()

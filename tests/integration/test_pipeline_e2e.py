@@ -162,9 +162,7 @@ ingestion:
         assert linkage["linkage"]["region"]["name"] == "coast"
 
         async def outcome() -> Any:
-            doc = await db["task_outcomes"].find_one({"source_id": sid})
-            reports = [r for r in (doc or {}).get("reports", []) if r["reporter"] == "collection-model"]
-            return reports and reports[0]
+            return await db["task_reports"].find_one({"source_id": sid, "reporter": "collection-model"})
 
         report = await until(outcome)
         assert report["status"] == "partial" and report["documents"] == 11

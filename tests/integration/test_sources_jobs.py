@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -15,7 +16,9 @@ import pytest
 from integration_support import cli, until  # type: ignore[import-not-found]
 from pymongo import AsyncMongoClient
 
+from headwater.contracts.messages import TaskResult
 from headwater_ops.runtime.stack import Stack, StackInfo
+from planner.adapters.mongo_ledger import MongoTaskLedger
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +69,8 @@ async def test_apply_stores_registers_fires_replaces_and_deletes(
     deleted = cli(stack, "sources", "delete", sid)
     assert deleted.returncode == 0, deleted.stderr
     assert await job(http, runtime, f"source-{sid}") is None
-    assert await db["source_configs"].find_one({"_id": sid}) is None
+    tombstone = await db["source_configs"].find_one({"_id": sid})
+    assert tombstone is not None and tombstone["deleted"] is True and "config" not in tombstone
     assert await db["jobs"].find_one({"_id": sid}) is None
 
 
@@ -138,3 +142,98 @@ async def test_planner_restart_restores_missing_jobs_and_removes_orphans(
     assert await mongo[runtime.mongodb_database]["jobs"].find_one({"_id": orphan}) is None
     listed = cli(stack, "sources", "list", "-o", "json")
     assert sid in [row["source_id"] for row in json.loads(listed.stdout)]
+
+
+async def test_a_deleted_source_id_can_be_applied_again(stack: Stack, runtime: StackInfo, tmp_path: Path) -> None:
+    sid = f"again-{uuid.uuid4().hex[:6]}"
+    file = tmp_path / f"{sid}.yaml"
+    file.write_text(source_yaml(sid, "0 4 * * *"))
+    assert cli(stack, "sources", "apply", "-f", str(file)).returncode == 0
+    assert cli(stack, "sources", "delete", sid).returncode == 0
+
+    file.write_text(source_yaml(sid, "0 5 * * *"))
+    again = cli(stack, "sources", "apply", "-f", str(file))
+
+    assert again.returncode == 0, again.stderr
+    assert f"source/{sid} created (version 2)" in again.stdout
+    old = cli(stack, "sources", "get", sid, "--version", "1", "-o", "json")
+    assert old.returncode == 0 and "0 4 * * *" in old.stdout
+
+
+async def test_a_job_firing_for_an_unknown_source_is_deleted(runtime: StackInfo, http: httpx.AsyncClient) -> None:
+    name = f"source-ghost-{uuid.uuid4().hex[:6]}"
+    planner = runtime.apps["planner"]
+    created = await http.post(f"{planner.dapr_url}/v1.0/jobs/{name}", json={"schedule": "@every 1s", "data": {}})
+    assert created.status_code == 204
+
+    async def gone() -> bool:
+        return await job(http, runtime, name) is None
+
+    assert await until(gone, timeout=30), "the planner did not delete the job of a source it does not know"
+
+
+async def test_100_concurrent_reports_at_a_fresh_run_are_all_kept(
+    runtime: StackInfo, http: httpx.AsyncClient, mongo: AsyncMongoClient
+) -> None:
+    """Issue 13: concurrent $addToSet upserts into one document lost 1-3 of 101 reports on FerretDB."""
+    db = mongo[runtime.mongodb_database]
+    sid, run_id = f"reports-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+    task_id = f"{sid}:tick-20260101T000000"
+    now = datetime.now(UTC)
+    await db["runs"].insert_one(
+        {
+            "_id": run_id,
+            "run_id": run_id,
+            "source_id": sid,
+            "trigger": "manual",
+            "triggered_at": now,
+            "status": "enqueued",
+            "config_version": 1,
+            "windows": [],
+            "task_ids": [task_id],
+            "counts": {"work_items": 1},
+            "error": None,
+            "updated_at": now,
+            "task_status": [],
+            "attempts": [],
+        }
+    )
+    common = {"source_id": sid, "task_id": task_id, "run_id": run_id}
+    reports = [{**common, "reporter": "collection-model", "status": "succeeded", "counts": {"documents": 100}}]
+    reports += [{**common, "reporter": "worker", "status": "succeeded", "document_key": f"p-{i}"} for i in range(100)]
+    publish = f"{runtime.apps['worker'].dapr_url}/v1.0/publish/pubsub/task-results"
+    answers = await asyncio.gather(*(http.post(publish, json=r) for r in reports))
+    assert {a.status_code for a in answers} == {204}
+
+    async def final() -> dict[str, Any] | None:
+        run = await db["runs"].find_one({"_id": run_id})
+        return run if run and run["status"] != "enqueued" else None
+
+    run = await until(final, timeout=150)  # a delivery Dapr cancels is redelivered after processingTimeout (60 s)
+    stored = await db["task_reports"].count_documents({"task_id": task_id, "run_id": run_id})
+    print(f"\n[reports] sent {len(reports)}, stored {stored}, run {run and run['status']}")
+    assert stored == 101
+    assert run is not None and run["status"] == "succeeded"
+
+
+async def test_the_ledger_keeps_101_concurrent_reports_of_a_new_task(runtime: StackInfo) -> None:
+    """The adapter alone, every report at once on FerretDB: the last to read sees all of them."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(runtime.mongodb_uri, tz_aware=True)
+    try:
+        ledger = MongoTaskLedger(client[runtime.mongodb_database])
+        sid, run_id = f"ledger-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
+        common = {"source_id": sid, "task_id": f"{sid}:tick-1", "run_id": run_id}
+        fetch = TaskResult.model_validate(
+            {**common, "reporter": "collection-model", "status": "succeeded", "counts": {"documents": 100}}
+        )
+        docs = [
+            TaskResult.model_validate({**common, "reporter": "worker", "status": "succeeded", "document_key": f"p-{i}"})
+            for i in range(100)
+        ]
+        progresses = await asyncio.gather(*(ledger.record(r) for r in [fetch, *docs]))
+        stored = await client[runtime.mongodb_database]["task_reports"].count_documents({"run_id": run_id})
+        complete = [p for p in progresses if p.fetch_status and len(p.document_status) == 100]
+        print(f"\n[ledger] 101 concurrent reports, stored {stored}, progresses that saw all {len(complete)}")
+        assert stored == 101 and complete
+    finally:
+        await client.close()

@@ -11,6 +11,7 @@ whatever port the URL names, and the platform allowlist admits loopback, as
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from cm_server import LOOPBACK, FakeApi, LocalResolver  # type: ignore[import-no
 from collection_model.adapters.aiohttp_fetcher import AiohttpFetcher, AiohttpTokenFetcher, new_session
 from collection_model.bootstrap import Adapters, Container, build
 from collection_model.service_layer.fetch import FetchService
-from collection_model.service_layer.ports import DocumentEntry, FetchedDocument, TaskEnd
+from collection_model.service_layer.ports import DocumentEntry, FetchedDocument, TaskEnd, ToolCall, ToolResult
 from collection_model.settings import Settings
 from headwater.config import SourceConfig
 from headwater.contracts.events import TaskFailed
@@ -54,16 +55,24 @@ class RecordingSecretLog:
 
 
 class FakeItemSource:
+    """An MCP server's tool as the official SDKs answer a returned list: ``structuredContent``
+    ``{"result": [...]}`` and one JSON text block per item; ``result`` replaces that answer,
+    ``error`` is raised instead (a protocol error, a timeout)."""
+
     def __init__(self, items: list[dict[str, Any]] | None = None, error: Exception | None = None) -> None:
         self.items = items or []
         self.error = error
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.result: ToolResult | None = None
+        self.calls: list[ToolCall] = []
 
-    async def list_items(self, app_id: str, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
-        self.calls.append((app_id, tool, arguments))
+    async def call_tool(self, call: ToolCall) -> ToolResult:
+        self.calls.append(call)
         if self.error:
             raise self.error
-        return [dict(i) for i in self.items]
+        if self.result is not None:
+            return self.result
+        items = [dict(i) for i in self.items]
+        return ToolResult(structured={"result": items}, texts=tuple(json.dumps(i) for i in items))
 
 
 class FakeConfigSource:

@@ -59,12 +59,27 @@ def test_every_example_points_editors_at_the_schema(path: Path) -> None:
     assert path.read_text().startswith(SCHEMA_LINE)
 
 
-def test_weather_api_is_the_documented_text_verbatim() -> None:
-    path = ROOT / "config" / "source-configs" / "weather-api.yaml"
-    assert path.read_text() == SCHEMA_LINE + WEATHER_API
+def test_the_seed_weather_api_text_still_validates(tmp_path: Path) -> None:
+    """The example as first documented (no coordinates, items read by default) is still a valid config."""
+    path = tmp_path / "weather-api.yaml"
+    path.write_text(SCHEMA_LINE + WEATHER_API)
     config = load_source_config_file(path)
     assert config.ingestion.iteration is not None and config.ingestion.iteration.concurrency == 5
+    assert config.ingestion.iteration.items_path == "" and config.ingestion.iteration.timeout_seconds == 30
     assert config.ingestion.request is not None and config.ingestion.request.timeout_seconds == 30
+
+
+def test_the_weather_example_sends_each_regions_coordinates() -> None:
+    config = load_source_config_file(ROOT / "config" / "source-configs" / "weather-api.yaml")
+    request, iteration = config.ingestion.request, config.ingestion.iteration
+    assert request is not None and iteration is not None
+    assert request.parameters["latitude"] == "{item.latitude}"
+    assert request.parameters["longitude"] == "{item.longitude}"
+    assert (iteration.source_mcp, iteration.source_tool, iteration.items_path) == (
+        "plantation-mcp",
+        "list_active_regions",
+        "result",
+    )
 
 
 def test_the_windowed_example_templates_its_window() -> None:

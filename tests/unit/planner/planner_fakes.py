@@ -16,9 +16,11 @@ from planner.bootstrap import Adapters, Container, build
 from planner.domain.cursor import StoredCursor, is_newer
 from planner.domain.jobs import RegisteredJob
 from planner.domain.retries import WindowRetry, WindowState
-from planner.domain.runs import Run, SourceState, run_error
+from planner.domain.runs import NO_REPORT, OPEN, Run, SourceState, missing_tasks, run_error
 from planner.domain.sources import StoredSource
+from planner.domain.ticks import TickClaim, may_claim_tick
 from planner.domain.watermarks import RunStatus, run_status_from_results
+from planner.service_layer.errors import SchedulerUnavailable
 from planner.settings import Settings
 
 
@@ -39,6 +41,7 @@ class FakeSourceRepository:
     def __init__(self) -> None:
         self.current: dict[str, StoredSource] = {}
         self.versions: dict[tuple[str, int], StoredSource] = {}
+        self.tombstones: dict[str, int] = {}  # deleted source -> its last version
 
     async def get(self, source_id: str) -> StoredSource | None:
         return self.current.get(source_id)
@@ -54,13 +57,21 @@ class FakeSourceRepository:
         if stored.config_hash != source.config_hash:
             return False  # that version number is taken by another config
         current = self.current.get(source.source_id)
-        if (current.version if current else 0) == source.version - 1:
+        base = current.version if current else self.tombstones.get(source.source_id, 0)
+        if base == source.version - 1:
             self.current[source.source_id] = source
+            self.tombstones.pop(source.source_id, None)
             return True
         return bool(current and current.version == source.version and current.config_hash == source.config_hash)
 
     async def delete(self, source_id: str) -> bool:
-        return self.current.pop(source_id, None) is not None
+        gone = self.current.pop(source_id, None)
+        if gone is not None:
+            self.tombstones[source_id] = gone.version
+        return gone is not None
+
+    async def last_version(self, source_id: str) -> int:
+        return self.tombstones.get(source_id, 0)
 
 
 class FakeJobRegistry:
@@ -81,18 +92,25 @@ class FakeJobRegistry:
 
 
 class FakeScheduler:
-    """The Dapr scheduler: jobs by name, and a log of every call in order."""
+    """The Dapr scheduler: jobs by name, and a log of every call in order; ``down = True``
+    makes every call fail as ``DaprJobsClient`` does when the scheduler does not answer."""
 
     def __init__(self) -> None:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str]] = []
+        self.down = False
+
+    def _answer(self, what: str, name: str) -> None:
+        self.calls.append((what, name))
+        if self.down:
+            raise SchedulerUnavailable(f"{what} job {name}: no answer within 8 s")
 
     async def schedule(self, name: str, schedule: str, data: dict[str, Any]) -> None:
-        self.calls.append(("schedule", name))
+        self._answer("schedule", name)
         self.jobs[name] = {"schedule": schedule, "data": data}
 
     async def delete(self, name: str) -> None:
-        self.calls.append(("delete", name))
+        self._answer("delete", name)
         self.jobs.pop(name, None)
 
     async def get(self, name: str) -> dict[str, Any] | None:
@@ -156,6 +174,20 @@ class FakeRuns:
         runs = [r for r in self.runs.values() if source_id in (None, r.source_id)]
         return sorted(runs, key=lambda r: r.triggered_at, reverse=True)[:limit]
 
+    async def overdue(self, now: datetime, limit: int) -> list[Run]:
+        due = [r for r in self.runs.values() if r.status in OPEN and r.deadline_at and r.deadline_at <= now]
+        return [copy.deepcopy(r) for r in sorted(due, key=lambda r: r.deadline_at or now)[:limit]]
+
+    async def close_overdue(self, run: Run, error: str, now: datetime) -> bool:
+        stored = self.runs.get(run.run_id)
+        if stored is None or stored.status not in OPEN:
+            return False
+        for task_id in missing_tasks(run):
+            stored.task_status.setdefault(task_id, TaskStatus.FAILED.value)
+            stored.task_errors.setdefault(task_id, NO_REPORT)
+        stored.status, stored.error, stored.updated_at = RunStatus.FAILED, error, now
+        return True
+
 
 @dataclass
 class _Lease:
@@ -168,6 +200,21 @@ class FakeState:
         self.state: dict[str, SourceState] = {}
         self.leases: dict[str, _Lease] = {}
         self.done: dict[str, tuple[str, TimeWindow]] = {}
+        self.ticks: dict[str, TickClaim | None] = {}
+
+    async def claim_tick(self, source_id: str, key: str, now: datetime, spacing: timedelta) -> bool:
+        if not may_claim_tick(self.ticks.get(source_id), key, now, spacing):
+            return False
+        self.ticks[source_id] = TickClaim(key, now)
+        return True
+
+    async def release_tick(self, source_id: str, key: str) -> None:
+        claim = self.ticks.get(source_id)
+        if claim is not None and claim.key == key:
+            self.ticks[source_id] = None
+
+    async def last_tick(self, source_id: str) -> TickClaim | None:
+        return self.ticks.get(source_id)
 
     async def get(self, source_id: str) -> SourceState:
         return copy.deepcopy(self.state.get(source_id, SourceState(source_id)))

@@ -21,7 +21,7 @@ def test_render_shifts_every_port_and_points_components_at_the_instance(tmp_path
         for key in ("appPort", "daprHTTPPort", "daprGRPCPort", "daprInternalGRPCPort", "metricsPort"):
             assert rendered[key] == original[key] + 1000
         assert Path(rendered["appDirPath"]).is_absolute()
-    assert run["common"]["schedulerHostAddress"] == "127.0.0.1:31106"
+    assert run["common"]["schedulerHostAddress"] == "127.0.0.1:4606"
     assert run["common"]["env"]["MONGODB_URI"] == "mongodb://127.0.0.1:28018/"
     comps = {p.name: yaml.safe_load(p.read_text()) for p in (tmp_path / "t" / "components").glob("*.yaml")}
     redis = {m["name"]: m["value"] for m in comps["pubsub.yaml"]["spec"]["metadata"]}

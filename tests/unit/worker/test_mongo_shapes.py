@@ -241,5 +241,7 @@ def test_a_dead_letter() -> None:
         ("task_id", None),
         ("received_at", NOW),
         ("replayed_at", None),
+        ("cause", None),
+        ("outcome", "parked"),
     ]
     assert dead_letter(dead_letter_doc(letter)) == letter

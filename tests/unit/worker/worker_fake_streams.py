@@ -31,6 +31,13 @@ class Heads:
         if head is not None and head.occurrence == occurrence:
             self.heads[head_id] = replace(head, status=status)
 
+    async def renew(self, head_id: str, occurrence: str, owner: str, at: datetime) -> bool:
+        head = self.heads.get(head_id)
+        if head is None or (head.occurrence, head.status, head.owner) != (occurrence, "processing", owner):
+            return False
+        self.heads[head_id] = replace(head, claimed_at=at)
+        return True
+
     async def rolled_back(self, head_id: str, occurrence: str) -> bool:
         head = self.heads.get(head_id)
         if head is None or head.occurrence != occurrence or head.status != "processed":

@@ -21,6 +21,7 @@ from worker.bootstrap import Adapters
 from worker.domain.audit import AuditReprocess, AuditRollback, AuditStep
 from worker.domain.dead_letters import DeadLetter
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
+from worker.domain.outbox import OutboxMessage
 from worker.domain.scd2 import RecordChange
 
 
@@ -67,6 +68,10 @@ class Raw:
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None:
         doc = self.docs[document_id]
         doc.status, doc.counts, doc.error = status, counts, error
+
+    async def error(self, document_id: str) -> str | None:
+        doc = self.docs.get(document_id)
+        return doc.error if doc is not None and doc.status == "failed" else None
 
     async def receipts(self, source_id: str, document_id: str | None, since: datetime | None) -> AsyncIterator[Receipt]:
         kept = [d.receipt for key, d in self.docs.items() if d.receipt and document_id in (None, key)]
@@ -115,9 +120,11 @@ class Datasets:
         self.versions: dict[str, DatasetVersion] = {}
         self.batches: dict[str, list[RecordChange]] = {}
 
-    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None:
+    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> list[RecordChange]:
+        key = f"{version_id}:{batch:06d}"
         if changes:
-            self.batches.setdefault(f"{version_id}:{batch:06d}", list(changes))
+            self.batches.setdefault(key, list(changes))
+        return list(self.batches.get(key, changes))
 
     async def changes(self, version_id: str) -> AsyncIterator[RecordChange]:
         for key in sorted(k for k in self.batches if k.startswith(version_id + ":")):
@@ -163,6 +170,23 @@ class Results:
 
     async def publish(self, result: TaskResult) -> None:
         self.results.append(result)
+
+
+class OutboxStore:
+    """``outbox`` by message id (a message kept twice stays as first kept)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, OutboxMessage] = {}
+
+    async def add(self, messages: list[OutboxMessage]) -> None:
+        for m in messages:
+            self.kept.setdefault(m.message_id, m)
+
+    async def pending(self, limit: int) -> list[OutboxMessage]:
+        return sorted(self.kept.values(), key=lambda m: m.created_at)[:limit]
+
+    async def remove(self, message_id: str) -> None:
+        self.kept.pop(message_id, None)
 
 
 class Letters:
@@ -228,6 +252,7 @@ class FakeAdapters:
         self.heads, self.snapshots = Heads(), Snapshots()
         self.datasets, self.audit, self.events, self.results = Datasets(), Audit(), Events(), Results()
         self.letters, self.republisher, self.blobs, self.bodies = Letters(), Republisher(), Blobs(), Bodies()
+        self.outbox = OutboxStore()
         self.configs, self.metrics, self.tokens = Configs(configs), Metrics(), Tokens()
         self.reads = Reads(self.raw, self.records, self.log, self.audit)
 
@@ -245,6 +270,7 @@ class FakeAdapters:
             audit=self.audit,
             events=self.events,
             results=self.results,
+            outbox=self.outbox,
             letters=self.letters,
             republisher=self.republisher,
             reads=self.reads,

@@ -58,12 +58,17 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/v1/forecast")
-async def forecast(hourly: str = "") -> dict[str, Any]:
+async def forecast(latitude: float | None = None, longitude: float | None = None, hourly: str = "") -> dict[str, Any]:
+    """Like Open-Meteo: ``latitude`` and ``longitude`` are required (400 otherwise), and the
+    forecast is for that place (a made-up temperature that depends on it)."""
+    if latitude is None or longitude is None:
+        raise HTTPException(400, {"error": True, "reason": "Parameter 'latitude' and 'longitude' are required"})
+    base = round(12 - (latitude - 47) * 1.5 + (longitude - 6) * 0.2, 1)
     return {
-        "latitude": 52.5,
-        "longitude": 13.4,
+        "latitude": latitude,
+        "longitude": longitude,
         "hourly_units": {"temperature_2m": "°C"},
-        "hourly": {"time": ["2026-11-25T00:00", "2026-11-25T01:00"], "temperature_2m": [3.1, 2.8]},
+        "hourly": {"time": ["2026-11-25T00:00", "2026-11-25T01:00"], "temperature_2m": [base, round(base - 0.3, 1)]},
         "requested": hourly.split(","),
     }
 

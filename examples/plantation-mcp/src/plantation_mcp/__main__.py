@@ -2,7 +2,8 @@
 
 import os
 
-from headwater.edge.service import serve
+import uvicorn
 
 if __name__ == "__main__":
-    serve("plantation_mcp.app:create_app", int(os.environ.get("APP_PORT", "8104")))
+    port = int(os.environ.get("APP_PORT", "8104"))
+    uvicorn.run("plantation_mcp.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning")

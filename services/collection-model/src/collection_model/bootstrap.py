@@ -20,9 +20,9 @@ from collection_model.adapters.clock import SystemClock
 from collection_model.adapters.dapr_edges import (
     DaprDocumentPublisher,
     DaprEventPublisher,
-    DaprItemSource,
     DaprSecretProvider,
 )
+from collection_model.adapters.mcp_client import McpItemSource
 from collection_model.adapters.mongo_indexes import ensure_indexes
 from collection_model.domain.masking import SecretMasker
 from collection_model.service_layer.auth import Authenticator
@@ -103,7 +103,7 @@ async def connect(settings: Settings) -> AsyncIterator[Container]:
             oauth=AiohttpTokenFetcher(fetcher),
             secrets=DaprSecretProvider(sidecar),
             secret_log=log_secrets,
-            items=DaprItemSource(sidecar),
+            items=McpItemSource(settings.dapr_url, _token(settings)),
             configs=PlannerConfigClient(sidecar),
             publisher=DaprDocumentPublisher(sidecar, MongoBlobStore(db), settings.inline_limit_bytes),
             events=DaprEventPublisher(sidecar),
@@ -111,3 +111,8 @@ async def connect(settings: Settings) -> AsyncIterator[Container]:
             tokens=ApiTokenProvider(sidecar, api_token),
         )
         yield build(adapters, settings)
+
+
+def _token(settings: Settings) -> str | None:
+    """The sidecar's API token (``DAPR_API_TOKEN``), which the MCP client sends too."""
+    return settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None

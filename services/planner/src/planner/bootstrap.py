@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.service import SystemClock, sidecar_and_database
@@ -40,6 +41,7 @@ from planner.service_layer.queries import RunQueries
 from planner.service_layer.results import ResultService
 from planner.service_layer.retries import RetryService
 from planner.service_layer.sources import SourceService
+from planner.service_layer.sweeps import Sweeper
 from planner.service_layer.triggers import TriggerService
 from planner.settings import Settings
 
@@ -73,6 +75,7 @@ class Container:
     planning: PlanningService
     results: ResultService
     queries: RunQueries
+    sweeper: Sweeper
     tokens: ApiTokens
 
 
@@ -92,14 +95,16 @@ def build(adapters: Adapters, settings: Settings) -> Container:
         global_cap=settings.max_work_items_per_run,
         publish_attempts=settings.publish_attempts,
         publish_wait_max=settings.publish_retry_wait_max,
+        run_timeout=timedelta(seconds=settings.run_timeout),
     )
     return Container(
         sources=SourceService(a.sources, jobs, a.clock),
         jobs=jobs,
-        triggers=TriggerService(a.sources, a.registry, planning),
+        triggers=TriggerService(a.sources, a.registry, planning, a.state, jobs, a.clock),
         planning=planning,
         results=ResultService(a.ledger, a.runs, a.state, retries, a.clock),
         queries=RunQueries(a.runs, a.state, a.sources, a.registry, a.retries, a.clock),
+        sweeper=Sweeper(a.runs, retries, jobs, a.clock, a.metrics),
         tokens=a.tokens,
     )
 

@@ -16,3 +16,12 @@ class Settings(ServiceSettings):
     """tries per work item before the run is marked failed"""
     publish_retry_wait_max: float = Field(default=3.0, gt=0)
     """longest wait between two tries, in seconds (exponential backoff with jitter up to it)"""
+    run_timeout: float = Field(default=900.0, gt=0)
+    """seconds a run may stay planned or enqueued (plus four of its source's request timeouts)
+    before the sweep closes it as failed and its windows are retried"""
+    sweep_interval: float = Field(default=30.0, gt=0)
+    """seconds between two sweeps (overdue runs, pending job deletions)"""
+    store_hold: float = Field(default=30.0, ge=0)
+    """seconds a task-result delivery is held, retrying, while the store is unavailable, before
+    it is answered RETRY (held time does not count toward Dapr's retries; keep it plus the
+    longest retry pacing under the Redis processingTimeout of 60 s)"""

@@ -20,6 +20,7 @@ from worker.adapters.dapr_publishers import DaprEventPublisher, DaprRepublisher,
 from worker.adapters.mongo_bodies import MongoRawBodies
 from worker.adapters.mongo_dead_letters import MongoDeadLetterStore
 from worker.adapters.mongo_indexes import ensure_indexes
+from worker.adapters.mongo_outbox import MongoOutbox
 from worker.adapters.mongo_reads import MongoStorageReads
 from worker.adapters.mongo_store import (
     MongoAuditLog,
@@ -33,6 +34,7 @@ from worker.adapters.otel_metrics import OtelWorkerMetrics
 from worker.service_layer.bodies import DocumentBodies
 from worker.service_layer.claims import StreamClaims
 from worker.service_layer.dead_letters import DeadLetterService
+from worker.service_layer.outbox import Outbox
 from worker.service_layer.ports import (
     ApiTokens,
     AuditLog,
@@ -43,6 +45,7 @@ from worker.service_layer.ports import (
     DeadLetterStore,
     EventPublisher,
     Metrics,
+    OutboxStore,
     ParsingLog,
     RawBodies,
     RawDocuments,
@@ -79,6 +82,7 @@ class Adapters:
     audit: AuditLog
     events: EventPublisher
     results: ResultPublisher
+    outbox: OutboxStore
     letters: DeadLetterStore
     republisher: Republisher
     reads: StorageReads
@@ -92,6 +96,7 @@ class Container:
     """The wired service layer the entrypoints call (and the API token they check)."""
 
     processor: DocumentProcessor
+    outbox: Outbox
     rollback: RollbackService
     dead_letters: DeadLetterService
     reprocess: ReprocessService
@@ -102,26 +107,32 @@ class Container:
 def build(adapters: Adapters, settings: Settings) -> Container:
     """Wire the service layer to ``adapters`` (real ones or in-memory fakes); no I/O."""
     a = adapters
+    outbox = Outbox(a.outbox, a.events, a.results, a.clock)
+    bodies = DocumentBodies(a.blobs, a.bodies)
     processor = DocumentProcessor(
         raw=a.raw,
         heads=a.heads,
-        bodies=DocumentBodies(a.blobs, a.bodies),
+        bodies=bodies,
         configs=a.configs,
         records=a.records,
         parsing_log=a.parsing_log,
         datasets=a.datasets,
         audit=a.audit,
-        events=a.events,
-        results=a.results,
+        outbox=outbox,
         clock=a.clock,
         metrics=a.metrics,
         claims=StreamClaims(a.heads, a.clock, settings.claim_stale_after_s, settings.stream_wait_s),
-        sweeper=SnapshotSweeper(a.records, a.datasets, a.snapshots, a.events, settings.claim_stale_after_s),
+        sweeper=SnapshotSweeper(a.records, a.datasets, a.snapshots, outbox.events, 10 * settings.claim_stale_after_s),
+        lease_s=settings.claim_stale_after_s,
+        batch_rows=settings.batch_rows,
     )
     return Container(
         processor=processor,
-        rollback=RollbackService(a.datasets, a.records, a.heads, a.audit, a.events, a.clock),
-        dead_letters=DeadLetterService(a.letters, a.republisher, a.configs, a.clock),
+        outbox=outbox,
+        rollback=RollbackService(a.datasets, a.records, a.heads, a.audit, outbox.events, a.clock),
+        dead_letters=DeadLetterService(
+            a.letters, a.republisher, a.configs, a.clock, processor, (a.heads, a.raw, bodies)
+        ),
         reprocess=ReprocessService(a.raw, a.bodies, a.heads, a.configs, a.republisher, a.audit, a.clock),
         views=StorageViews(a.reads, a.metrics),
         tokens=a.tokens,
@@ -147,6 +158,7 @@ async def connect(settings: Settings) -> AsyncIterator[Container]:
             audit=MongoAuditLog(db),
             events=DaprEventPublisher(sidecar),
             results=DaprResultPublisher(sidecar),
+            outbox=MongoOutbox(db),
             letters=MongoDeadLetterStore(db),
             republisher=DaprRepublisher(sidecar),
             reads=MongoStorageReads(db),

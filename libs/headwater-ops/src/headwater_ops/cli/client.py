@@ -47,6 +47,20 @@ def default_token() -> str | None:
         return None
 
 
+def _unavailable_reason(response: httpx.Response) -> str | None:
+    """The reason of the planner's own 503 (its store or the scheduler unavailable), or None
+    for any other answer (a 503 of the sidecar has no such body)."""
+    if response.status_code != 503:
+        return None
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(detail, dict) and detail.get("reason"):
+        return f"{detail['reason']}: {detail.get('message', '')}".rstrip(": ")
+    return None
+
+
 class ApiClient:
     def __init__(
         self, base_url: str, token: str | None, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
@@ -65,6 +79,9 @@ class ApiClient:
                 f"cannot reach the planner at {self.base_url} ({type(exc).__name__}); "
                 "is the platform running (`make up`)?"
             ) from exc
+        reason = _unavailable_reason(response)
+        if reason is not None:
+            raise Unreachable(f"the planner is up but cannot serve this now (HTTP 503): {reason}; try again shortly")
         if response.status_code in (502, 503) or (response.status_code == 500 and "ERR_DIRECT_INVOKE" in response.text):
             raise Unreachable(f"the planner is not reachable through {self.base_url}: {response.text[:200]}")
         if response.status_code >= 400:

@@ -65,22 +65,31 @@ def upload(
 
 @dlq_app.command("list")
 def dlq_list(
-    all_: Annotated[bool, typer.Option("--all", help="include replayed letters")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="include replayed and recovered letters")] = False,
     output: OutputOpt = Output.table,
     api_url: ApiUrl = None,
     worker_url: WorkerUrl = None,
     token: Token = None,
 ) -> None:
-    """Raw documents that could not be processed."""
+    """Raw documents that could not be processed, each with its cause (``--all``: also those
+    replayed, and those recovered on their own once the worker or the store was back)."""
     with handle():
         rows = _client_for("worker", api_url, worker_url, token).request(
             "GET", "/api/v1/dead-letters", params={"all": str(all_).lower()}
         )
 
     def table(data: list[dict[str, Any]]) -> None:
-        t = Table("ID", "SOURCE", "TASK", "RECEIVED", "REPLAYED")
+        t = Table("ID", "SOURCE", "TASK", "RECEIVED", "OUTCOME", "CAUSE", "REPLAYED")
         for d in data:
-            t.add_row(d["id"], d["source_id"] or "", d["task_id"] or "", d["received_at"][:19], d["replayed_at"] or "")
+            t.add_row(
+                d["id"],
+                d["source_id"] or "",
+                d["task_id"] or "",
+                d["received_at"][:19],
+                d.get("outcome") or "parked",
+                d.get("cause") or "",
+                (d["replayed_at"] or "")[:19],
+            )
         console.print(t)
 
     print_data(rows, output, table)

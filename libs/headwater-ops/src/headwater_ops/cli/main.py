@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import typer
 
-from headwater_ops.cli import data_cmds, demo_cmds, records_cmds, reprocess_cmds, runs_cmds, runtime_cmds, sources_cmds
+from headwater_ops.cli import (
+    data_cmds,
+    demo_cmds,
+    records_cmds,
+    reprocess_cmds,
+    runs_cmds,
+    runtime_cmds,
+    sources_cmds,
+    subscribers_cmds,
+)
 
 app = typer.Typer(
     name="headwater",
@@ -31,6 +40,7 @@ app.command("summary")(data_cmds.summary)
 app.command("audit")(data_cmds.audit)
 app.command("reprocess")(reprocess_cmds.reprocess)
 app.command("demo")(demo_cmds.demo)
+app.add_typer(subscribers_cmds.app, name="subscribers")
 
 
 def main() -> None:

@@ -51,10 +51,15 @@ def setup() -> None:
 
 def up() -> None:
     """Start the scheduler, Redis, PostgreSQL + FerretDB and the apps with `dapr run -f`."""
-    stack = Stack(RuntimeSettings(), report=lambda msg: console.print(f"  {msg}"))
+    try:
+        settings = RuntimeSettings()
+    except ValueError as exc:  # e.g. HEADWATER_PORT_OFFSET beyond the ephemeral-range limit
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    stack = Stack(settings, report=lambda msg: console.print(f"  {msg}"))
     try:
         info = stack.up()
-    except (StartError, PortInUseError, RuntimeNotFoundError, postgres.PostgresError) as exc:
+    except (StartError, PortInUseError, RuntimeNotFoundError, postgres.PostgresError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         stack.down(quiet=True)
         raise typer.Exit(1) from exc
@@ -91,6 +96,28 @@ def status() -> None:
         table.add_row(name.split()[0], app, str(pid), f"{rss:.0f}")
     console.print(table)
     console.print(f"total RSS: {total:.0f} MB")
+    _print_supervised(stack)
+
+
+def _print_supervised(stack: Stack) -> None:
+    """Restarts of every app and sidecar, from the supervisor's state file."""
+    supervised = stack.supervised()
+    if not supervised:
+        return
+    table = Table("app", "process", "state", "pid", "restarts", "last exit", "at", title="supervised")
+    for proc in supervised:
+        code = proc.get("last_exit_code")
+        at = proc.get("last_exit_at")
+        table.add_row(
+            proc["app_id"],
+            proc["role"],
+            proc["state"],
+            str(proc.get("pid") or "-"),
+            str(proc.get("restarts", 0)),
+            "-" if code is None else str(code),
+            "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)),
+        )
+    console.print(table)
 
 
 def _rss_mb(pid: int) -> float:
@@ -114,5 +141,7 @@ def _app_id(pid: int) -> str:
         return argv[argv.index(b"--app-id") + 1].decode()
     if b"demo_data" in argv:
         return "demo-data"
+    if b"headwater_ops.runtime.supervisor" in argv:
+        return "(supervisor)"
     found = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"APP_ID=")]
     return found[0] if found else ""

@@ -134,10 +134,13 @@ def diff(filename: FileOpt, api_url: ApiUrl = None, token: Token = None) -> None
 
 @app.command()
 def delete(source_id: str, api_url: ApiUrl = None, token: Token = None) -> None:
-    """Delete a source (its job is removed; stored records stay)."""
+    """Delete a source (its job is removed; stored records stay; the id can be applied again)."""
     with handle():
-        client(api_url, token).request("DELETE", f"/api/v1/sources/{source_id}")
-    console.print(f"source/{source_id} deleted")
+        result = client(api_url, token).request("DELETE", f"/api/v1/sources/{source_id}") or {}
+    pending = result.get("job") == "deletion pending"
+    console.print(
+        f"source/{source_id} deleted" + (" (job deletion pending: the scheduler is unavailable)" if pending else "")
+    )
 
 
 @app.command()

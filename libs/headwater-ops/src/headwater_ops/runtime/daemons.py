@@ -115,9 +115,15 @@ class Daemons:
         ]
         return self.managed("ferretdb", argv)
 
-    def dapr(self, rt: RuntimeBinaries, run_file: Path) -> Managed:
-        argv = [str(rt.dapr), "run", "-f", str(run_file)]
-        return self.managed("dapr", argv, env={"DAPR_RUNTIME_PATH": str(rt.slim_dir)}, cwd=self.dir)
+    def supervisor(self, rt: RuntimeBinaries, run_file: Path, python: str) -> Managed:
+        """Every app and sidecar of the rendered run file, restarted when they exit (``supervisor``)."""
+        argv = [python, "-m", "headwater_ops.runtime.supervisor", str(run_file), "--daprd", str(rt.daprd)]
+        argv += ["--state", str(self.supervisor_state), "--log-dir", str(self.log_dir)]
+        return self.managed("supervisor", argv, cwd=self.dir)
+
+    @property
+    def supervisor_state(self) -> Path:
+        return self.run_dir / "supervisor.json"
 
     def demo_data(self, python: str, port: int, secrets_file: Path) -> Managed:
         env = {"DEMO_PORT": str(port), "DEMO_SECRETS_FILE": str(secrets_file)}

@@ -175,6 +175,13 @@ class ProcessInfo:
     def name(self) -> str:
         return Path(self.argv[0].decode()).name if self.argv else "?"
 
+    def option(self, flag: str) -> str | None:
+        """The value after ``flag`` on the command line (``--app-id planner`` → ``planner``)."""
+        key = flag.encode()
+        if key in self.argv and self.argv.index(key) + 1 < len(self.argv):
+            return self.argv[self.argv.index(key) + 1].decode()
+        return None
+
 
 def marked_processes(instance_dir: Path) -> list[ProcessInfo]:
     """Live processes whose environment carries ``HEADWATER_INSTANCE_DIR=<instance_dir>``."""

@@ -64,11 +64,21 @@ def project_python(project: Path) -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def render_instance(project: Path, instance_dir: Path, ports: Ports, secrets_file: Path, env: dict[str, str]) -> Path:
-    """Write the instance's ``components/``, ``config.yaml`` and run file; return the run file."""
+def render_instance(
+    project: Path,
+    instance_dir: Path,
+    ports: Ports,
+    secrets_file: Path,
+    env: dict[str, str],
+    resolver: dict[str, str] | None = None,
+) -> Path:
+    """Write the instance's ``components/``, ``config.yaml`` and run file; return the run file.
+
+    ``resolver`` overrides keys of the sqlite name resolution's configuration (tests shorten
+    its intervals)."""
     comp_dir = instance_dir / "components"
     _render_components(project, comp_dir, ports, secrets_file)
-    _render_config(project, instance_dir)
+    _render_config(project, instance_dir, resolver or {})
     run = yaml.safe_load((project / "dapr.yaml").read_text())
     common = run.setdefault("common", {})
     common["resourcesPaths"] = [str(comp_dir)]
@@ -112,9 +122,10 @@ def _render_component(doc: dict[str, Any], ports: Ports, secrets_file: Path) -> 
     return doc
 
 
-def _render_config(project: Path, instance_dir: Path) -> None:
+def _render_config(project: Path, instance_dir: Path, resolver: dict[str, str]) -> None:
     config = yaml.safe_load((project / "deploy/dapr/config.yaml").read_text())
     resolution = config["spec"].get("nameResolution", {})
     if resolution.get("component") == "sqlite":
+        resolution["configuration"] |= resolver
         resolution["configuration"]["connectionString"] = str(instance_dir / "nameresolution.db")
     (instance_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

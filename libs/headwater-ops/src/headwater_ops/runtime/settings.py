@@ -1,7 +1,11 @@
 """Settings of the local runtime (``HEADWATER_*`` environment variables).
 
 Every port is ``default + port_offset`` so that a development stack (offset 0) and
-the integration-test stack (offset 1000) can run side by side.
+the integration-test stack (offset 1000) can run side by side. Every default port lies
+below Linux's ephemeral range (32768-60999) with room for an offset up to ``MAX_PORT_OFFSET``:
+a listening port inside that range can be taken at any moment by an outgoing connection's
+source port (or a socket connected to itself), and a restart then fails with "address
+already in use".
 """
 
 from __future__ import annotations
@@ -10,10 +14,24 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Ports", "RuntimeSettings", "project_dir"]
+__all__ = ["EPHEMERAL_PORT_START", "MAX_PORT_OFFSET", "Ports", "RuntimeSettings", "check_port_range", "project_dir"]
+
+EPHEMERAL_PORT_START = 32768  # Linux's default ip_local_port_range is 32768-60999
+_BASE = {
+    "scheduler": 3606,
+    "scheduler_healthz": 3681,
+    "scheduler_metrics": 3691,
+    "etcd_client": 3679,
+    "etcd_peer": 3680,
+    "redis": 6380,
+    "postgres": 5433,
+    "ferretdb": 27018,
+}
+HIGHEST_BASE_PORT = max(_BASE.values())
+MAX_PORT_OFFSET = EPHEMERAL_PORT_START - 1 - HIGHEST_BASE_PORT  # 5749: FerretDB's 27018 is the highest default
 
 
 def project_dir() -> Path:
@@ -45,17 +63,7 @@ class Ports:
 
     @classmethod
     def with_offset(cls, offset: int) -> Ports:
-        return cls(
-            scheduler=30106 + offset,
-            scheduler_healthz=30081 + offset,
-            scheduler_metrics=30091 + offset,
-            etcd_client=30379 + offset,
-            etcd_peer=30380 + offset,
-            redis=6380 + offset,
-            postgres=5433 + offset,
-            ferretdb=27018 + offset,
-            offset=offset,
-        )
+        return cls(**{name: port + offset for name, port in _BASE.items()}, offset=offset)
 
     def infrastructure(self) -> dict[str, int]:
         return {
@@ -83,7 +91,20 @@ class RuntimeSettings(BaseSettings):
     download_base_url: str = "https://github.com"
     persistent: bool = Field(default=True, description="Redis persistence (off for tests)")
     start_timeout_seconds: float = 90.0
+    name_resolution: dict[str, str] = Field(
+        default_factory=dict, description="overrides of the sqlite name resolution's configuration (tests)"
+    )
     mongodb_uri: str | None = Field(default=None, validation_alias=AliasChoices("MONGODB_URI", "HEADWATER_MONGODB_URI"))
+
+    @field_validator("port_offset")
+    @classmethod
+    def _offset_keeps_ports_below_ephemeral_range(cls, value: int) -> int:
+        if not 0 <= value <= MAX_PORT_OFFSET:
+            raise ValueError(
+                f"HEADWATER_PORT_OFFSET={value} is outside 0..{MAX_PORT_OFFSET}: every port must stay below "
+                f"{EPHEMERAL_PORT_START} (Linux's ephemeral range), and the highest default port is {HIGHEST_BASE_PORT}"
+            )
+        return value
 
     @property
     def project(self) -> Path:
@@ -106,3 +127,13 @@ class RuntimeSettings(BaseSettings):
     @property
     def ports(self) -> Ports:
         return Ports.with_offset(self.port_offset)
+
+
+def check_port_range(ports: dict[str, int]) -> None:
+    """Refuse any port at or above the ephemeral range (e.g. an app port of dapr.yaml plus the offset)."""
+    high = [f"{port} ({name})" for name, port in ports.items() if not 0 < port < EPHEMERAL_PORT_START]
+    if high:
+        raise ValueError(
+            f"port(s) {', '.join(high)} fall in Linux's ephemeral range (>= {EPHEMERAL_PORT_START}): "
+            f"lower HEADWATER_PORT_OFFSET (at most {MAX_PORT_OFFSET}) or the ports in dapr.yaml"
+        )

@@ -1,21 +1,18 @@
-"""Start and stop a whole local stack: scheduler, Redis, PostgreSQL + FerretDB, ``dapr run -f``.
+"""Start and stop a whole local stack: scheduler, Redis, PostgreSQL + FerretDB, apps and sidecars.
 
 An *instance* (``dev`` for ``make up``, ``test`` for the integration tests) keeps its data,
 pid files, logs and rendered Dapr files under ``.headwater/<instance>/``. The committed
 ``dapr.yaml`` and ``deploy/dapr/`` are the source (``render``); ``daemons`` says how each
-program is launched and ``dev_secrets`` keeps the development secret store.
+program is launched, ``supervisor`` keeps every app and daprd of the run file up, and
+``dev_secrets`` keeps the development secret store.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
 import signal
-import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +24,29 @@ from headwater_ops.runtime.daemons import Daemons
 from headwater_ops.runtime.dev_secrets import DevSecrets
 from headwater_ops.runtime.procs import (
     INSTANCE_MARKER,
+    Managed,
+    StartError,
+    alive,
     check_ports_free,
     marked_processes,
     port_open,
-    read_pid,
     redis_server_pids,
     stop_pidfile,
     sweep,
     terminate,
+    wait_until,
 )
 from headwater_ops.runtime.render import AppEndpoint, app_endpoints, project_python, render_instance
-from headwater_ops.runtime.settings import RuntimeSettings
+from headwater_ops.runtime.settings import RuntimeSettings, check_port_range
+from headwater_ops.runtime.stack_info import StackInfo
+from headwater_ops.runtime.supervisor import read_state
 
 __all__ = ["AppEndpoint", "Stack", "StackInfo"]
 
 Report = Callable[[str], None]
-_STOP_ORDER = ("demo-data", "dapr", "ferretdb", "postgres", "scheduler", "redis")
-_LOGS = ("dapr", "scheduler", "redis", "postgres", "ferretdb")
-
-
-@dataclass
-class StackInfo:
-    """What runs where: returned by ``Stack.up`` and printed by ``headwater up``."""
-
-    instance_dir: Path
-    mongodb_uri: str
-    mongodb_database: str
-    redis_address: str
-    scheduler_address: str
-    apps: dict[str, AppEndpoint] = field(default_factory=dict)
-    logs: dict[str, Path] = field(default_factory=dict)
-    runtime_source: str = ""
-    secrets_file: Path | None = None
+# "dapr" is the `dapr run -f` of a stack started before the supervisor existed
+_STOP_ORDER = ("demo-data", "supervisor", "dapr", "ferretdb", "postgres", "scheduler", "redis")
+_LOGS = ("supervisor", "scheduler", "redis", "postgres", "ferretdb")
 
 
 class Stack:
@@ -101,7 +89,8 @@ class Stack:
     def render(self, extra_env: dict[str, str] | None = None) -> Path:
         """Write the instance's components, configuration and run file; return the run file."""
         env = {**self._app_env(), **(extra_env or {})}
-        return render_instance(self.settings.project, self.dir, self.ports, self.secrets_file, env)
+        resolver = self.settings.name_resolution
+        return render_instance(self.settings.project, self.dir, self.ports, self.secrets_file, env, resolver)
 
     def _app_env(self) -> dict[str, str]:
         env = {
@@ -119,7 +108,8 @@ class Stack:
         apps = self.apps()
         logs = {name: self.log_dir / f"{name}.log" for name in _LOGS}
         for ep in apps.values():
-            logs[f"{ep.app_id} (app and daprd)"] = ep.app_dir / ".dapr" / "logs"
+            logs[f"{ep.app_id} app"] = self.log_dir / f"{ep.app_id}.app.log"
+            logs[f"{ep.app_id} daprd"] = self.log_dir / f"{ep.app_id}.daprd.log"
         return StackInfo(
             instance_dir=self.dir,
             mongodb_uri=self.mongodb_uri,
@@ -146,12 +136,13 @@ class Stack:
         """Start everything and wait until every sidecar and service is healthy."""
         started = time.monotonic()
         rt = resolve_runtime(self.settings, self.report)
-        if (self.run_dir / "dapr.pid").exists() and self.daemons.dapr(rt, self.run_file).alive():
+        if self._supervisor(rt).alive():
             self.report(f"stack '{self.settings.instance}' is already running; `make down` first to restart")
             return self.info(rt)
         self.down(quiet=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.secrets.ensure()
+        check_port_range(self._ports_needed())
         check_ports_free(self._ports_needed())
         self._start_infrastructure(rt)
         self.render(extra_env)
@@ -207,7 +198,7 @@ class Stack:
 
     def _start_apps(self, rt: RuntimeBinaries) -> None:
         timeout = self.settings.start_timeout_seconds
-        dapr = self.daemons.dapr(rt, self.run_file)
+        dapr = self._supervisor(rt)
         dapr.start()
         for ep in self.apps().values():
             sidecar_up = functools.partial(_answers, f"{ep.dapr_url}/v1.0/healthz", 204)
@@ -216,21 +207,22 @@ class Stack:
             dapr.wait_ready(app_up, timeout, f"{ep.app_id} /healthz")
             self.report(f"{ep.app_id:<12} app {ep.app_url}  sidecar {ep.dapr_url}")
 
+    def _supervisor(self, rt: RuntimeBinaries) -> Managed:
+        return self.daemons.supervisor(rt, self.run_file, project_python(self.settings.project))
+
+    def supervised(self) -> list[dict[str, Any]]:
+        """Each supervised app and daprd: pid, state, restarts, last exit code and time (``run/supervisor.json``)."""
+        state = read_state(self.daemons.supervisor_state)
+        if state is None or not alive(int(state.get("pid", 0))):
+            return []
+        return list(state.get("processes", []))
+
     def _scheduler_healthy(self) -> bool:
         return _answers(f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz", 200)
 
     def down(self, quiet: bool = False) -> list[str]:
         """Stop everything of this instance; safe to call when nothing runs."""
         stopped: list[str] = []
-        if self.run_file.exists():
-            with contextlib.suppress(Exception):
-                rt = resolve_runtime(self.settings, lambda _msg: None)
-                subprocess.run(
-                    [str(rt.dapr), "stop", "-f", str(self.run_file)],
-                    capture_output=True,
-                    timeout=30,
-                    env={**os.environ, "DAPR_RUNTIME_PATH": str(rt.slim_dir)},
-                )
         for name in _STOP_ORDER:
             sig = signal.SIGINT if name == "postgres" else signal.SIGTERM
             if stop_pidfile(self.run_dir / f"{name}.pid", sig):
@@ -256,29 +248,30 @@ class Stack:
         return url
 
     def restart_app(self, app_id: str, timeout: float = 30.0) -> int:
-        """Restart one app process (not its sidecar), as a crash and restart would; returns the new pid.
-
-        The app is relaunched with the environment, command line and folder it had."""
+        """Stop one app process (not its sidecar) and let the supervisor start it again, as after a
+        crash; returns the new pid once the app's ``/healthz`` answers."""
         ep = self.apps()[app_id]
-        pid = self._app_pid(ep)
-        proc = Path(f"/proc/{pid}")
-        env = dict(item.split("=", 1) for item in (proc / "environ").read_bytes().decode().split("\0") if "=" in item)
-        argv = [a for a in (proc / "cmdline").read_bytes().decode().split("\0") if a]
-        cwd = (proc / "cwd").resolve()
-        terminate([pid])
-        app = self.daemons.managed(f"{app_id}-restarted", argv, env=env, cwd=cwd)
-        app.start()
-        app.wait_ready(lambda: _answers(f"{ep.app_url}/healthz", 200), timeout, f"{app_id} /healthz")
-        new_pid = read_pid(app.pid_file)
-        assert new_pid is not None
-        return new_pid
+        old = self.app_pid(app_id)
+        terminate([old])
 
-    def _app_pid(self, ep: AppEndpoint) -> int:
-        app_marker = f"APP_ID={ep.app_id}".encode()
+        def restarted() -> bool:
+            try:
+                return self.app_pid(app_id) != old and _answers(f"{ep.app_url}/healthz", 200)
+            except LookupError:
+                return False
+
+        if not wait_until(restarted, timeout):
+            raise StartError(f"{app_id} was not restarted within {timeout:.0f}s; see {self.log_dir / 'supervisor.log'}")
+        return self.app_pid(app_id)
+
+    def app_pid(self, app_id: str, role: str = "app") -> int:
+        """The pid of an app (``role="app"``) or of its sidecar (``role="daprd"``)."""
         for proc in marked_processes(self.dir):
-            if app_marker in proc.environ and proc.name not in ("daprd", "dapr"):
+            if role == "daprd" and proc.name == "daprd" and proc.option("--app-id") == app_id:
                 return proc.pid
-        raise LookupError(f"no running process for app {ep.app_id}")
+            if role == "app" and f"APP_ID={app_id}".encode() in proc.environ and proc.name not in ("daprd", "dapr"):
+                return proc.pid
+        raise LookupError(f"no running {role} process for app {app_id}")
 
     def _stray_redis(self, kill: bool = False) -> list[int]:
         found = redis_server_pids(self.ports.redis)

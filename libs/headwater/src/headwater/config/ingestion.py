@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from headwater.config.durations import Duration
 from headwater.config.errors import raise_issues
+from headwater.config.expressions import JMESPath
 from headwater.config.incremental import IncrementalSpec
 from headwater.config.request import RequestSpec
 from headwater.config.schedule import SCHEDULE_PATTERN, check_schedule, check_timezone
@@ -32,7 +33,8 @@ Timezone = Annotated[str, AfterValidator(check_timezone)]
 
 
 class IterationSpec(Section):
-    """Fan out one request per item returned by an MCP tool."""
+    """Fan out one request per item returned by an MCP tool (Streamable HTTP, through Dapr
+    service invocation of ``source_mcp``)."""
 
     foreach: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """what the items are (documentation; templates use {item.<field>})"""
@@ -41,9 +43,36 @@ class IterationSpec(Section):
     source_tool: str = Field(min_length=1)
     """tool returning the items"""
     arguments: dict[str, Any] = Field(default_factory=dict)
-    """arguments passed to the tool"""
+    """arguments passed to the tool; string values may use {window.from} and {window.to}"""
+    items_path: JMESPath = ""
+    """JMESPath selecting the item list in the tool's structuredContent; empty: `result`, `items`
+    or the content itself when it is a list, else the tool's JSON text content"""
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    """longest wait for the MCP server (connect, initialize, the tool call)"""
+    endpoint_path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    """the MCP endpoint's path on the server app"""
     concurrency: int = Field(default=5, ge=1, le=100)
     """requests in flight at once"""
+
+    def template_issues(self, *, has_window: bool) -> list[tuple[tuple[str, ...], str]]:
+        """Problems of the templated ``arguments`` (no ``{item.*}``: items are what the tool returns)."""
+        issues: list[tuple[tuple[str, ...], str]] = []
+        for path, text in _string_leaves(self.arguments, ("arguments",)):
+            for problem in check_template(text, has_iteration=False, has_window=has_window):
+                if "needs an ingestion.iteration block" in problem:
+                    problem = problem.replace("needs an ingestion.iteration block", "has no value in tool arguments")
+                issues.append((path, problem))
+        return issues
+
+
+def _string_leaves(value: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [leaf for key, item in value.items() for leaf in _string_leaves(item, (*path, str(key)))]
+    if isinstance(value, list):
+        return [leaf for n, item in enumerate(value) for leaf in _string_leaves(item, (*path, str(n)))]
+    return []
 
 
 class RetrySpec(Section):
@@ -130,6 +159,12 @@ class Ingestion(Section):
                 if getattr(self, name) is not None
             ]
         issues += self._incremental_issues()
+        if self.iteration is not None:
+            has_window = self.window is not None
+            issues += [
+                (("iteration", *path), problem)
+                for path, problem in self.iteration.template_issues(has_window=has_window)
+            ]
         if self.request is not None:
             for path, text in self.request.templates():
                 problems = check_template(

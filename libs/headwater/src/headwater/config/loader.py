@@ -4,6 +4,11 @@ YAML is read with a ``SafeLoader`` (no arbitrary objects) that keeps each docume
 tree, so a validation error's path maps back to the line and column of its key. Every
 problem of a file is reported at once, duplicate keys included. A file may hold several
 documents separated by ``---``, each one source.
+
+Whatever the text, the outcome is configs or ``ConfigError``: characters YAML refuses (NUL,
+control characters), scalars that cannot be built (``2001-13-45``, a 5,000-digit integer),
+documents nested too deeply, alias bombs and self-referencing aliases (``yaml_guard``) are
+issues with a line and column like any other.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pydantic import ValidationError
 from headwater.config.diagnostics import explain
 from headwater.config.errors import ConfigError, ConfigIssue
 from headwater.config.models import SourceConfig
+from headwater.config.yaml_guard import MAX_DEPTH, YamlLimitError, check_expansion
 
 __all__ = ["load_source_config_file", "load_source_configs", "parse_source_configs"]
 
@@ -29,6 +35,26 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[yaml.Node, str]] = []
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # composing is recursive: refuse deep nesting before it exhausts the stack
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise YamlLimitError(problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # e.g. 2001-13-45, or an integer past 4,300 digits
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r:.60}: {exc}", node.start_mark
+            ) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
@@ -48,27 +74,40 @@ class _Loader(yaml.SafeLoader):
 
 def _read_documents(text: str, file: str) -> tuple[list[tuple[yaml.Node, Any]], list[ConfigIssue]]:
     """Each document's node tree and data, plus the duplicate-key issues."""
-    loader = _Loader(text)
     documents: list[tuple[yaml.Node, Any]] = []
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # the reader checks the characters here already
         while loader.check_node():
             node = loader.get_node()
             if node is not None:
+                check_expansion(node)
                 documents.append((node, loader.construct_document(node)))
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; it has no mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise ConfigError(
+            [ConfigIssue(file, line, column, "", f"invalid YAML: character {_codepoint(exc.character)} is not allowed")]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"invalid YAML: {exc.problem or exc}"
-        if "alias" in message or "alphabetic or numeric character" in message:
+        if not isinstance(exc, YamlLimitError) and ("alias" in message or "alphabetic or numeric character" in message):
             message += " (quote values that start with '*' or '&', such as a cron schedule)"
         raise ConfigError([ConfigIssue(file, line, col, "", message)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     issues = [
         _at(file, key, ".".join(_path_to(key, [root for root, _ in documents]) or []), message)
         for key, message in loader.duplicates
     ]
     return documents, issues
+
+
+def _codepoint(character: int | bytes) -> str:
+    return f"U+{character:04X}" if isinstance(character, int) else f"byte {character!r}"
 
 
 def _path_to(target: yaml.Node, roots: list[yaml.Node]) -> list[str] | None:

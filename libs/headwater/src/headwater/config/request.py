@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
+from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -20,6 +22,32 @@ PaginationType = Literal["none", "page_number", "offset", "cursor", "next_url", 
 HttpMethod = Literal["GET", "POST"]
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _not_json(value: Any, path: str) -> str | None:
+    """Why ``value`` is not a JSON value (the first offending place), or None. YAML can also
+    write bytes (``!!binary``), sets, non-string keys and NaN, which a JSON body cannot carry
+    and which made hashing the config fail or vary between processes. Dates and times are
+    kept: they are sent as ISO 8601 text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{_at(path)}{value} is not a JSON number"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{_at(path)}the key {key!r} is not a string; quote it"
+            problem = _not_json(item, f"{path}.{key}".lstrip("."))
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list | tuple):
+        return next((p for i, item in enumerate(value) if (p := _not_json(item, f"{path}.{i}".lstrip(".")))), None)
+    if value is None or isinstance(value, str | int | float | bool | date):
+        return None
+    return f"{_at(path)}a {type(value).__name__} value is not JSON"
+
+
+def _at(path: str) -> str:
+    return f"at {path}: " if path else ""
 
 
 def _http_url(value: str, name: str) -> str:
@@ -160,6 +188,14 @@ class RequestSpec(Section):
         bad = [name for name in value if not _HEADER_NAME.fullmatch(name)]
         if bad:
             raise ValueError(f"invalid header name {bad[0]!r}: use letters, digits and - _ . only")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _json_body(cls, value: Any) -> Any:
+        problem = _not_json(value, "")
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("allow_private_hosts")

@@ -9,8 +9,17 @@ Error taxonomy (how a handler's outcome reaches Dapr):
 - ``Outcome.RETRY`` — a transient failure (database or sidecar unreachable): Dapr retries
   with the inbound policy, then dead-letters;
 - ``Outcome.DROP`` — the message can never succeed (malformed, fails its contract): Dapr
-  moves it to the dead-letter topic at once.
+  moves it to the dead-letter topic at once;
+- ``Outcome.LATER`` — not now, and the handler already held the delivery as long as it could
+  (another live delivery is on the same work): answered RETRY without the pacing hold below.
+  Holding a delivery in the app spends none of the resiliency policy's ``maxRetries`` (only
+  answers do), so a handler waits for live work inside Redis' ``processingTimeout`` first.
 An exception escaping a handler counts as RETRY.
+
+A dead-letter subscription (``<topic>.dlq``) has no dead-letter topic of the form ``.dlq.dlq``:
+``add(..., dead_letter_topic=<its own topic>)`` makes Dapr publish a delivery whose retries ran
+out to the same topic again (the same CloudEvent, a new stream entry) instead of acknowledging
+it into oblivion, so a dead letter stays pending while its handler cannot keep it.
 
 Retry schedule: a failed message is retried 3 times, about 1 s, 5 s and 25 s after each
 failure, then dead-lettered. Dapr 1.18's Resiliency cannot express that (it reads only
@@ -49,6 +58,7 @@ class Outcome(StrEnum):
     SUCCESS = "SUCCESS"
     RETRY = "RETRY"
     DROP = "DROP"
+    LATER = "LATER"  # answered RETRY, already held by the handler (no pacing hold)
 
 
 CloudEvent = dict[str, Any]
@@ -123,11 +133,21 @@ class Subscriptions:
     async def _list(self) -> list[dict[str, Any]]:
         return self._items
 
-    def add(self, topic: str, handler: Handler, *, pubsub: str = PUBSUB, with_dead_letter: bool = True) -> None:
+    def add(
+        self,
+        topic: str,
+        handler: Handler,
+        *,
+        pubsub: str = PUBSUB,
+        with_dead_letter: bool = True,
+        dead_letter_topic: str | None = None,
+    ) -> None:
+        """Subscribe ``handler`` to ``topic``; its dead-letter topic is ``<topic>.dlq``, or
+        ``dead_letter_topic`` (a dead-letter subscription names itself), or none."""
         route = f"/events/{pubsub}/{topic}"
         item: dict[str, Any] = {"pubsubname": pubsub, "topic": topic, "route": route}
-        if with_dead_letter:
-            item["deadLetterTopic"] = dead_letter(topic)
+        if dead_letter_topic or with_dead_letter:
+            item["deadLetterTopic"] = dead_letter_topic or dead_letter(topic)
         self._items.append(item)
 
         async def endpoint(request: Request) -> dict[str, str]:
@@ -142,7 +162,7 @@ class Subscriptions:
                 log.exception("handler failed; asking Dapr to retry", topic=topic, event_id=event.get("id"))
                 outcome = Outcome.RETRY
             await self._pace(event, outcome)
-            return {"status": outcome.value}
+            return {"status": (Outcome.RETRY if outcome is Outcome.LATER else outcome).value}
 
         self.router.add_api_route(route, endpoint, methods=["POST"], include_in_schema=False)
 
@@ -152,7 +172,7 @@ class Subscriptions:
             return
         if outcome is Outcome.RETRY:
             await self._pacing.before_retry(event_id)
-        else:
+        elif outcome is not Outcome.LATER:
             self._pacing.forget(event_id)
 
     def mount(self, app: FastAPI) -> None:

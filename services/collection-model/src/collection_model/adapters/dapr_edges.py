@@ -1,9 +1,9 @@
-"""collection-model's Dapr adapters: secrets, the MCP item source, publishing documents and events."""
+"""collection-model's Dapr adapters: secrets, publishing documents and events (the MCP item
+source, also through the sidecar, is ``adapters.mcp_client``)."""
 
 from __future__ import annotations
 
 import base64
-import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.logging import secrets
 from headwater.edge.sidecar import DaprError, DaprSidecar
 
-__all__ = ["DaprDocumentPublisher", "DaprEventPublisher", "DaprItemSource", "DaprSecretProvider", "McpError"]
+__all__ = ["DaprDocumentPublisher", "DaprEventPublisher", "DaprSecretProvider"]
 
 TEXT_TYPES = ("text/", "application/json", "application/x-ndjson", "application/xml", "application/csv")
 
@@ -36,43 +36,6 @@ class DaprSecretProvider:
             raise LookupError(f"secret {key!r} is empty in store {store!r}")
         secrets.register(found[key])
         return found[key]
-
-
-class McpError(RuntimeError):
-    """The MCP tool failed or answered something that is not a list of items."""
-
-
-class DaprItemSource:
-    """Calls an MCP tool (JSON-RPC ``tools/call`` over HTTP) through Dapr service invocation."""
-
-    _ids = itertools.count(1)
-
-    def __init__(self, sidecar: DaprSidecar) -> None:
-        self._sidecar = sidecar
-
-    async def list_items(self, app_id: str, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
-        call = {
-            "jsonrpc": "2.0",
-            "id": next(self._ids),
-            "method": "tools/call",
-            "params": {"name": tool, "arguments": arguments},
-        }
-        try:
-            response = await self._sidecar.invoke(app_id, "mcp", "POST", data=call)
-        except DaprError as exc:
-            raise McpError(f"MCP app {app_id!r} unreachable: {exc}") from exc
-        body = response.json()
-        if "error" in body:
-            raise McpError(f"MCP tool {tool!r} on {app_id!r} failed: {body['error'].get('message')}")
-        result = body.get("result") or {}
-        if result.get("isError"):
-            raise McpError(f"MCP tool {tool!r} on {app_id!r} reported an error")
-        items = (result.get("structuredContent") or {}).get("items")
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise McpError(
-                f"MCP tool {tool!r} on {app_id!r} did not return structuredContent.items as a list of objects"
-            )
-        return items
 
 
 class DaprDocumentPublisher:

@@ -57,7 +57,10 @@ class BoundedDecoder:
                 raise FetchError(f"corrupt {self._coding} body from {self._where}: {exc}") from None
             # "deflate" is sometimes sent raw, without the zlib wrapper
             self._inflater, self._deflate_probe = zlib.decompressobj(-zlib.MAX_WBITS), False
-            self._inflate(data)
+            try:
+                self._inflate(data)
+            except zlib.error as raw_exc:
+                raise FetchError(f"corrupt {self._coding} body from {self._where}: {exc}; {raw_exc}") from None
         self._deflate_probe = False
 
     def _inflate(self, data: bytes) -> None:

@@ -116,8 +116,13 @@ class Paginator:
         link = self._search("next_url_path", view.body) if s.type == "next_url" else next_link(view.headers)
         if not link or not isinstance(link, str):
             return self._stopped("no_next_url")
-        url = urljoin(prev.url or view.url, link)
-        if _origin(url) != self._origin:
+        try:
+            url = urljoin(prev.url or view.url, link)
+            origin = _origin(url)
+        except ValueError as exc:  # e.g. "http://[::1" or a port that is not a number
+            shown = link if len(link) <= 80 else link[:77] + "..."
+            raise PaginationError(f"the next page URL {shown!r} is malformed: {exc}") from None
+        if origin != self._origin:
             raise PaginationError(f"the next page URL leaves {self._origin[0]}://{self._origin[1]}; refused")
         if "@" in urlsplit(url).netloc:  # same host, but user info would become a Basic credential
             raise PaginationError("the next page URL carries user info; refused")
@@ -155,7 +160,11 @@ class Paginator:
         expr = self._paths.get(name)
         if expr is None or not isinstance(body, dict | list):
             return None
-        return expr.search(body)
+        try:
+            return expr.search(body)
+        except JMESPathError as exc:  # a function given the wrong type by this response
+            expression = getattr(self.spec, name)
+            raise PaginationError(f"pagination.{name} {expression!r} fails on this response: {exc}") from None
 
     def _with_size(self, params: dict[str, str]) -> dict[str, str]:
         if self.spec.size_param and self.spec.page_size:

@@ -23,12 +23,13 @@ from urllib.parse import urlsplit
 import structlog
 
 from collection_model.domain.errors import HttpStatusError
-from collection_model.domain.iteration import item_keys
+from collection_model.domain.iteration import ItemListingError, item_keys
 from collection_model.domain.pagination import Paginator, RequestParts, ResponseView
 from collection_model.domain.rate_limit import TokenBucket
 from collection_model.domain.retry_policy import retry_after_seconds
 from collection_model.domain.templating import Place, TemplateContext, build_url, render, render_body, with_params
 from collection_model.service_layer.auth import Authenticator
+from collection_model.service_layer.listing import list_items
 from collection_model.service_layer.ports import (
     Clock,
     DocumentSink,
@@ -139,9 +140,9 @@ class FetchService:
             concurrency = 1
         else:
             try:
-                units = await self._list_units(job.iteration)
+                units = await self._list_units(job.iteration, job.window)
             except Exception as exc:
-                error = self._masker.mask(f"listing items failed: {type(exc).__name__}: {exc}")
+                error = self._masker.mask(f"listing items failed: {_reason(exc)}")
                 outcome.failures.append(ItemFailure("*", error))
                 log.warning("items not listed", source_id=job.source_id, task_id=job.task_id, error=error)
                 return outcome
@@ -156,10 +157,8 @@ class FetchService:
             raise failed.exceptions[0] from None  # callers map the sink's own error (e.g. DaprError → RETRY)
         return outcome
 
-    async def _list_units(self, iteration: IterationSpec) -> list[_Unit]:
-        items = await self._items.list_items(iteration.source_mcp, iteration.source_tool, dict(iteration.arguments))
-        if not all(isinstance(item, dict) for item in items):
-            raise TypeError(f"{iteration.source_tool} returned items that are not objects")
+    async def _list_units(self, iteration: IterationSpec, window: tuple[datetime, datetime] | None) -> list[_Unit]:
+        items = await list_items(self._items, iteration, window)
         keys = item_keys(iteration.foreach, items)
         return [_Unit(key, item, {iteration.foreach: item}) for key, item in zip(keys, items, strict=True)]
 
@@ -279,6 +278,11 @@ def _json_body(response: HttpResponse, request: RequestSpec) -> Any:
         return json.loads(response.body)
     except ValueError:
         return None
+
+
+def _reason(exc: Exception) -> str:
+    """An ItemListingError says it all; anything else is prefixed with its type."""
+    return str(exc) if isinstance(exc, ItemListingError) else f"{type(exc).__name__}: {exc}"
 
 
 def _shown(url: str) -> str:

@@ -35,6 +35,8 @@ __all__ = [
     "SecretProvider",
     "TaskEnd",
     "TokenFetcher",
+    "ToolCall",
+    "ToolResult",
 ]
 
 
@@ -95,10 +97,35 @@ class SecretProvider(Protocol):
         ...
 
 
-class ItemSource(Protocol):
-    """The MCP tool that lists the items of an iteration (Dapr service invocation in production)."""
+@dataclass(frozen=True)
+class ToolCall:
+    """One MCP ``tools/call``: ``server`` is the MCP server's Dapr app id, ``path`` its endpoint."""
 
-    async def list_items(self, app_id: str, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]: ...
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    timeout_seconds: float = 30.0
+    path: str = "/mcp"
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a tool answered: ``structured`` is its ``structuredContent`` (None when absent),
+    ``texts`` its text content blocks in order, ``is_error`` its ``isError``."""
+
+    structured: Any = None
+    texts: tuple[str, ...] = ()
+    is_error: bool = False
+
+
+class ItemSource(Protocol):
+    """The MCP tool that lists the items of an iteration (an MCP client session over Streamable
+    HTTP through Dapr service invocation in production)."""
+
+    async def call_tool(self, call: ToolCall) -> ToolResult:
+        """The tool's result, ``isError`` included (the caller judges it). Raises McpCallError
+        (``domain.errors``) for a protocol error, an unreachable server or a timeout."""
+        ...
 
 
 @dataclass(frozen=True)

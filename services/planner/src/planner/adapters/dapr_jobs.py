@@ -2,30 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-from headwater.edge.sidecar import DaprSidecar
+from headwater.edge.sidecar import DaprError, DaprSidecar
+from planner.service_layer.errors import SchedulerUnavailable
 
 __all__ = ["DaprJobsClient"]
+
+T = TypeVar("T")
 
 # A failed trigger (planner down, MongoDB unreachable) is retried a few times, not forever:
 # the next scheduled trigger plans whatever is still due.
 FAILURE_POLICY = {"constant": {"interval": "5s", "maxRetries": 3}}
+# The sidecar waits up to 30 s for an unreachable scheduler (WaitForReady) before it answers;
+# the planner gives up sooner, so a delete while the scheduler is down is recorded as pending
+# (and an HTTP caller gets its answer) in time.
+CALL_TIMEOUT = 8.0
 
 
 class DaprJobsClient:
-    """Owns the planner's jobs in the Dapr scheduler (jobs belong to the registering app id)."""
+    """Owns the planner's jobs in the Dapr scheduler (jobs belong to the registering app id).
 
-    def __init__(self, sidecar: DaprSidecar) -> None:
+    An unanswered call (timeout, sidecar unreachable, a 5xx from the sidecar) raises
+    ``SchedulerUnavailable``; a refused request (4xx) stays a ``DaprError``."""
+
+    def __init__(self, sidecar: DaprSidecar, timeout: float = CALL_TIMEOUT) -> None:
         self._sidecar = sidecar
+        self._timeout = timeout
 
     async def schedule(self, name: str, schedule: str, data: dict[str, Any]) -> None:
-        await self._sidecar.schedule_job(
-            name, {"schedule": schedule, "data": data, "overwrite": True, "failurePolicy": FAILURE_POLICY}
-        )
+        job = {"schedule": schedule, "data": data, "overwrite": True, "failurePolicy": FAILURE_POLICY}
+        await self._call(self._sidecar.schedule_job(name, job), f"schedule job {name}")
 
     async def delete(self, name: str) -> None:
-        await self._sidecar.delete_job(name)  # Dapr answers 204 for a missing job too
+        await self._call(self._sidecar.delete_job(name), f"delete job {name}")  # 204 for a missing job too
 
     async def get(self, name: str) -> dict[str, Any] | None:
-        return await self._sidecar.get_job(name)
+        return await self._call(self._sidecar.get_job(name), f"get job {name}")
+
+    async def _call(self, call: Awaitable[T], what: str) -> T:
+        try:
+            return await asyncio.wait_for(call, self._timeout)
+        except TimeoutError as exc:
+            raise SchedulerUnavailable(f"{what}: no answer within {self._timeout:g} s") from exc
+        except DaprError as exc:
+            if exc.status is None or exc.status >= 500:
+                raise SchedulerUnavailable(str(exc)) from exc
+            raise

@@ -1,8 +1,8 @@
 """The planner's secondary indexes and the queries they serve (``headwater.edge.indexes``).
 
 Every other read and conditional write of the planner is by ``_id`` (``source_configs``,
-``source_config_versions``, ``jobs``, ``source_state``, ``task_outcomes``, a run or a failed
-window by id) and needs nothing. The reads that need an index:
+``source_config_versions``, ``jobs``, ``source_state``, a run or a failed window by id; the
+reports of a task in a run, a range of ``task_reports`` ``_id``s) and needs nothing. The reads that need an index:
 
 =====================  ======================================================  =========================
 collection             query (adapter)                                         index
@@ -15,6 +15,8 @@ collection             query (adapter)                                         i
                        sort ``window.from`` (``MongoRetryRepository.due``)     next_attempt_at``
 ``failed_windows``     ``source_id`` =, sort ``window.from``                   the same (its prefix)
                        (``MongoRetryRepository.list``)
+``runs``               ``status`` in (planned, enqueued), ``deadline_at`` ≤,   ``status, deadline_at``
+                       sort ``deadline_at`` (``MongoRunRepository.overdue``)
 =====================  ======================================================  =========================
 
 ``completed_windows`` is keyed on ``to`` rather than ``from``: the query keeps the windows
@@ -43,6 +45,7 @@ INDEXES = (
     Index(
         "failed_windows", "failed_windows_source_state_due", (("source_id", 1), ("state", 1), ("next_attempt_at", 1))
     ),
+    Index("runs", "runs_open_deadline", (("status", 1), ("deadline_at", 1))),
 )
 
 HOT_QUERIES = (
@@ -73,6 +76,13 @@ HOT_QUERIES = (
         {"source_id": SOURCE},
         sort=(("window.from", 1),),
         index="failed_windows_source_state_due",
+    ),
+    Query(
+        "MongoRunRepository.overdue",
+        "runs",
+        {"status": {"$in": ["planned", "enqueued"]}, "deadline_at": {"$lte": WHEN}},
+        sort=(("deadline_at", 1),),
+        index="runs_open_deadline",
     ),
 )
 

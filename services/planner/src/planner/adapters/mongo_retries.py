@@ -13,8 +13,9 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from headwater.edge.mongo import is_duplicate_key, retry_transient
+from headwater.edge.mongo import is_duplicate_key
 from planner.adapters.mongo_codec import aware, window_doc, window_from_doc
+from planner.adapters.mongo_errors import store_calls
 from planner.domain.retries import WindowRetry, WindowState
 
 __all__ = ["MongoRetryRepository", "retry_document", "retry_from_document"]
@@ -60,7 +61,7 @@ def retry_from_document(doc: dict[str, Any]) -> WindowRetry:
     )
 
 
-@retry_transient()
+@store_calls()
 class MongoRetryRepository:
     """``failed_windows``: insert-or-conditional-replace on the revision (see the module docstring)."""
 

@@ -2,7 +2,9 @@
 
 Uniqueness lives in deterministic ``_id``s (``<source>`` for the current config,
 ``<source>:v<version>`` for each version) because FerretDB makes unique compound indexes
-very slow; every write is a single-document operation that is safe to repeat.
+very slow; every write is a single-document operation that is safe to repeat. A deleted
+source leaves a tombstone in ``source_configs`` (``deleted: true`` and its last ``version``):
+the versions stay in the history, and creating the id again continues their numbering.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from headwater.config import SourceConfig, dump_source_config
-from headwater.edge.mongo import retry_transient, upsert_retrying
+from headwater.edge.mongo import upsert_retrying
+from planner.adapters.mongo_errors import store_calls
 from planner.domain.jobs import RegisteredJob
 from planner.domain.sources import StoredSource
 
@@ -53,7 +56,7 @@ def source_document(source: StoredSource) -> dict[str, Any]:
     }
 
 
-@retry_transient()
+@store_calls()
 class MongoSourceRepository:
     """``source_configs`` (current) + ``source_config_versions`` (history, insert-only)."""
 
@@ -63,7 +66,11 @@ class MongoSourceRepository:
 
     async def get(self, source_id: str) -> StoredSource | None:
         doc = await self._current.find_one({"_id": source_id})
-        return source_from_document(doc) if doc else None
+        return source_from_document(doc) if doc and not doc.get("deleted") else None
+
+    async def last_version(self, source_id: str) -> int:
+        doc = await self._current.find_one({"_id": source_id})
+        return int(doc["version"]) if doc else 0
 
     async def get_version(self, source_id: str, version: int) -> StoredSource | None:
         doc = await self._versions.find_one({"_id": f"{source_id}:v{version}"})
@@ -74,6 +81,8 @@ class MongoSourceRepository:
         left out and logged (re-apply it), so it cannot stop the start-up job sync."""
         sources = []
         async for doc in self._current.find({}):
+            if doc.get("deleted"):
+                continue
             try:
                 sources.append(source_from_document(doc))
             except ValidationError as exc:
@@ -93,20 +102,30 @@ class MongoSourceRepository:
                 await self._current.insert_one({"_id": source.source_id, **doc})
             except DuplicateKeyError:
                 current = await self._current.find_one({"_id": source.source_id})
-                return bool(current and current["config_hash"] == source.config_hash)
+                return bool(current and current.get("config_hash") == source.config_hash)
             return True
-        result = await self._current.update_one({"_id": source.source_id, "version": source.version - 1}, {"$set": doc})
+        result = await self._current.update_one(
+            {"_id": source.source_id, "version": source.version - 1},
+            {"$set": doc, "$unset": {"deleted": "", "deleted_at": ""}},  # a re-created source replaces its tombstone
+        )
         if result.matched_count == 1:
             return True
         current = await self._current.find_one({"_id": source.source_id})
-        return bool(current and current["version"] == source.version and current["config_hash"] == source.config_hash)
+        same = current and current["version"] == source.version and current.get("config_hash") == source.config_hash
+        return bool(same)
 
     async def delete(self, source_id: str) -> bool:
-        result = await self._current.delete_one({"_id": source_id})
-        return result.deleted_count == 1
+        """Replace the current config by its tombstone (keeping ``version``)."""
+        doc = await self._current.find_one({"_id": source_id})
+        if doc is None or doc.get("deleted"):
+            return False
+        now = datetime.now(UTC)
+        tombstone = {"source_id": source_id, "version": doc["version"], "deleted": True, "deleted_at": now}
+        result = await self._current.replace_one({"_id": source_id, "version": doc["version"]}, tombstone)
+        return result.modified_count == 1
 
 
-@retry_transient()
+@store_calls()
 class MongoJobRegistry:
     """``jobs``: one document per registered Dapr Job, ``_id`` = source id."""
 
@@ -130,6 +149,7 @@ class MongoJobRegistry:
                     "schedule": job.schedule,
                     "config_version": job.config_version,
                     "registered_at": job.registered_at,
+                    "pending_delete": job.pending_delete,
                 },
                 upsert=True,
             )
@@ -141,5 +161,10 @@ class MongoJobRegistry:
     @staticmethod
     def _to_job(doc: dict[str, Any]) -> RegisteredJob:
         return RegisteredJob(
-            doc["name"], doc["source_id"], doc["schedule"], doc["config_version"], _aware(doc["registered_at"])
+            doc["name"],
+            doc["source_id"],
+            doc["schedule"],
+            doc["config_version"],
+            _aware(doc["registered_at"]),
+            bool(doc.get("pending_delete")),
         )

@@ -12,6 +12,10 @@ DESCRIPTIONS = {
     "work_items_enqueued": "work items published",
     "runs_skipped": "runs skipped (up to date / leased)",
     "runs_failed": "runs that failed to plan",
+    "runs_timed_out": "runs closed as failed because tasks never reported before the deadline",
+    "windows_failing": "windows that failed and wait for their next attempt",
+    "windows_dead": "windows that used up their attempts",
+    "windows_recovered": "failed windows whose later run succeeded",
 }
 
 

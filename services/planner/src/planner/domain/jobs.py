@@ -26,6 +26,9 @@ class RegisteredJob:
     schedule: str
     config_version: int
     registered_at: datetime
+    pending_delete: bool = False
+    """set before the job is deleted; stays set while the scheduler cannot be reached (the
+    planner's sweep deletes it later)"""
 
 
 def job_name_for(source_id: str) -> str:

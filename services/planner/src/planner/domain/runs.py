@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from headwater.contracts.messages import TaskStatus, TimeWindow
 from planner.domain.cursor import StoredCursor
 from planner.domain.watermarks import RunStatus
 
-__all__ = ["Run", "SourceState", "run_error"]
+__all__ = ["NO_REPORT", "OPEN", "Run", "SourceState", "missing_tasks", "run_deadline", "run_error", "timeout_error"]
 
 
 @dataclass
@@ -43,6 +43,8 @@ class Run:
     """the error each task that did not succeed reported"""
     attempts: dict[str, int] = field(default_factory=dict)
     """task id -> attempt, for the windows this run plans again (attempt 2 and later)"""
+    deadline_at: datetime | None = None
+    """when a run still planned or enqueued is closed as failed (``run_deadline``)"""
 
 
 _UNSUCCESSFUL = (RunStatus.FAILED, RunStatus.PARTIAL)
@@ -58,3 +60,33 @@ def run_error(run: Run) -> str | None:
         return None
     first = f"{failed[0]}: {run.task_errors.get(failed[0]) or 'no error reported'}"
     return first if len(failed) == 1 else f"{len(failed)} tasks did not succeed; {first}"
+
+
+OPEN = (RunStatus.PLANNED, RunStatus.ENQUEUED)
+"""A run in these states waits for its publishing or its tasks' reports."""
+
+_SHOWN = 5
+NO_REPORT = "no report before the run's deadline"
+
+
+def run_deadline(triggered_at: datetime, base: timedelta, fetch_timeout: float | None) -> datetime:
+    """When a run triggered at ``triggered_at`` must be final: ``base`` (the planner's
+    ``HEADWATER_RUN_TIMEOUT``) plus four of the source's request timeouts (a fetch and its retries)."""
+    return triggered_at + base + timedelta(seconds=4 * (fetch_timeout or 0))
+
+
+def missing_tasks(run: Run) -> list[str]:
+    """The run's tasks without a final status, in plan order."""
+    return [t for t in dict.fromkeys(run.task_ids) if t not in run.task_status]
+
+
+def timeout_error(run: Run) -> str:
+    """Why an overdue run is closed as failed, naming the tasks that never reported."""
+    missing = missing_tasks(run)
+    seconds = int(((run.deadline_at or run.triggered_at) - run.triggered_at).total_seconds())
+    if run.status is RunStatus.PLANNED:
+        what = f"planning did not finish ({len(run.task_ids)} work item(s) planned)"
+    else:
+        what = f"{len(missing)} of {len(run.task_ids)} task(s) never reported"
+    names = ", ".join(missing[:_SHOWN]) + (f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else "")
+    return f"timed out after {seconds} s: {what}" + (f": {names}" if names else "")

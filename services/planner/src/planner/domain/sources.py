@@ -88,11 +88,14 @@ def job_fingerprint(config: SourceConfig) -> dict[str, Any]:
 
 
 def decide_apply(
-    current: StoredSource | None, config: SourceConfig, config_hash: str, now: datetime
+    current: StoredSource | None, config: SourceConfig, config_hash: str, now: datetime, after_version: int = 0
 ) -> tuple[ApplyStatus, StoredSource]:
-    """What applying ``config`` does to ``current``: create, update (version + 1) or nothing."""
+    """What applying ``config`` does to ``current``: create, update (version + 1) or nothing.
+
+    A source created again after a delete continues the numbering of its versions
+    (``after_version``: the deleted one's), since every version stays in the history."""
     if current is None:
-        return ApplyStatus.CREATED, StoredSource(config.source_id, config, 1, config_hash, now, now)
+        return ApplyStatus.CREATED, StoredSource(config.source_id, config, after_version + 1, config_hash, now, now)
     if current.config_hash == config_hash:
         return ApplyStatus.UNCHANGED, current
     return ApplyStatus.UPDATED, replace(

@@ -19,8 +19,10 @@ from headwater.telemetry import configure_metrics
 from planner import bootstrap
 from planner.bootstrap import Container
 from planner.entrypoints import runs_api, sources_api
+from planner.entrypoints.background import record_holding, sweeping
 from planner.entrypoints.deps import install_error_handlers
 from planner.entrypoints.job_callbacks import job_router
+from planner.service_layer.errors import Unavailable
 from planner.settings import Settings
 
 __all__ = ["create_app"]
@@ -39,15 +41,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.container = container
             app.state.tokens = container.tokens
             await _sync_jobs(container)
-            log.info("planner started", port=settings.app_port)
-            yield
+            async with sweeping(container, settings.sweep_interval):
+                log.info("planner started", port=settings.app_port)
+                yield
 
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
     app = create_service_app("planner", "0.1.0", lifespan, token)
     install_error_handlers(app)
     probes = ProbeRecorder()
     subs = Subscriptions()
-    subs.add(TASK_RESULTS, _task_result_handler(app))
+    subs.add(TASK_RESULTS, _task_result_handler(app, settings.store_hold))
     app.include_router(job_router(probes))
     app.include_router(sources_api.router)
     app.include_router(runs_api.router)
@@ -59,11 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _sync_jobs(container: Container) -> None:
     try:
         await container.jobs.sync_all_jobs()
-    except DaprError as exc:  # the scheduler may still be starting: the next start syncs again
+    except (DaprError, Unavailable) as exc:  # the scheduler may still be starting: the sweep catches up
         log.error("job sync at start-up failed", error=str(exc))
 
 
-def _task_result_handler(app: FastAPI) -> Callable[[CloudEvent], Awaitable[Outcome]]:
+def _task_result_handler(app: FastAPI, hold: float) -> Callable[[CloudEvent], Awaitable[Outcome]]:
     async def on_task_result(event: CloudEvent) -> Outcome:
         """A report of collection-model or the worker: malformed → dead letter, else record it."""
         try:
@@ -72,7 +75,6 @@ def _task_result_handler(app: FastAPI) -> Callable[[CloudEvent], Awaitable[Outco
             log.warning("malformed task result dead-lettered", event_id=event.get("id"))
             return Outcome.DROP
         container: Container = app.state.container
-        await container.results.on_result(result)
-        return Outcome.SUCCESS
+        return await record_holding(container, result, hold)
 
     return on_task_result

@@ -65,8 +65,8 @@ async def get_source(
 
 @router.delete("/{source_id}")
 async def delete_source(source_id: str, _auth: RequireToken, container: ContainerDep) -> dict[str, Any]:
-    await container.sources.delete(source_id)
-    return {"status": "deleted", "source_id": source_id}
+    job_deleted = await container.sources.delete(source_id)
+    return {"status": "deleted", "source_id": source_id, "job": "deleted" if job_deleted else "deletion pending"}
 
 
 @router.post("/{source_id}/trigger")

@@ -7,19 +7,35 @@ error                       meaning                                       HTTP A
 ``Invalid``                 the request cannot be done as asked           422
                             (backfill range, unwindowed source)
 ``Conflict``                another writer won (``ConcurrentUpdateError``)  409, apply again
-anything else               a bug, or MongoDB / the sidecar unreachable   500
+``StoreUnavailable``        MongoDB / FerretDB (or PostgreSQL behind it)   503 with the reason
+                            still unreachable after the adapters' retries
+``SchedulerUnavailable``    the Dapr scheduler did not answer a job call   503 with the reason
+                            (a delete is recorded and retried instead)
+anything else               a bug                                         500
 ==========================  ============================================  =================
 
 Outside the HTTP API: a job trigger that fails to plan answers 500, and Dapr retries it per
 the job's failure policy (the next scheduled trigger plans whatever is still due); unknown,
 deleted, disabled and outdated triggers are acknowledged, never failed. A task result that
 cannot be parsed is dead-lettered (``DROP``); an exception while recording one is retried
-(``RETRY``, then the dead-letter topic ``task-results.dlq``).
+(``RETRY``, then the dead-letter topic ``task-results.dlq``); while the store is unavailable the
+delivery is held in the app for a while (not counted by Dapr's retries) before ``RETRY``.
+A report lost anyway is covered by the run timeout: the run is closed as failed, its windows
+are retried.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConcurrentUpdateError", "Conflict", "Invalid", "NotFound", "PlannerError"]
+__all__ = [
+    "ConcurrentUpdateError",
+    "Conflict",
+    "Invalid",
+    "NotFound",
+    "PlannerError",
+    "SchedulerUnavailable",
+    "StoreUnavailable",
+    "Unavailable",
+]
 
 
 class PlannerError(Exception):
@@ -40,3 +56,15 @@ class Conflict(PlannerError):
 
 class ConcurrentUpdateError(Conflict):
     """Another apply of the same source won the race; the caller may retry."""
+
+
+class Unavailable(PlannerError):
+    """A part the planner depends on cannot be reached right now; the caller may try again later."""
+
+
+class StoreUnavailable(Unavailable):
+    """The database did not answer (after retries with backoff); ``str()`` says why."""
+
+
+class SchedulerUnavailable(Unavailable):
+    """The Dapr scheduler (through the sidecar) did not answer a job call."""

@@ -12,6 +12,7 @@ class TriggerOutcome(StrEnum):
     PLANNED = "planned"
     FAILED = "failed"
     SKIPPED = "skipped"
+    COALESCED = "coalesced"  # a catch-up or repeated firing of a tick already planned
     UNKNOWN_JOB = "unknown_job"
     SOURCE_DELETED = "source_deleted"
     SOURCE_DISABLED = "source_disabled"

@@ -23,7 +23,7 @@ import structlog
 from headwater.contracts.messages import FetchTask, TimeWindow, task_id_for
 from planner.domain.cursor import FetchStart, fetch_start
 from planner.domain.retries import WindowRetry
-from planner.domain.runs import Run
+from planner.domain.runs import Run, run_deadline
 from planner.domain.sources import StoredSource
 from planner.domain.ticks import manual_key, tick_key
 from planner.domain.watermarks import RunStatus
@@ -56,6 +56,7 @@ class PlanningService:
         lease_ttl: timedelta = timedelta(minutes=2),
         publish_attempts: int = 4,
         publish_wait_max: float = 3.0,
+        run_timeout: timedelta = timedelta(minutes=15),
     ) -> None:
         self._publisher = RetryingPublisher(publisher, publish_attempts, publish_wait_max)
         self._runs = runs
@@ -66,8 +67,11 @@ class PlanningService:
         self._owner = owner
         self._cap = global_cap
         self._lease_ttl = lease_ttl
+        self._run_timeout = run_timeout
 
-    async def plan(self, source: StoredSource, *, manual: bool) -> TriggerResult:
+    async def plan(self, source: StoredSource, *, manual: bool, tick: str | None = None) -> TriggerResult:
+        """Plan what is due; ``tick`` is the scheduled tick a job trigger claimed (the task id of
+        an unwindowed source carries it)."""
         now = self._clock.now()
         owner = f"{self._owner}:{uuid.uuid4().hex[:12]}"  # one lease per planning, even within a replica
         if not await self._state.try_lease(source.source_id, owner, now, self._lease_ttl):
@@ -75,7 +79,7 @@ class PlanningService:
             log.info("trigger skipped: another planning of this source is under way", source_id=source.source_id)
             return TriggerResult(TriggerOutcome.SKIPPED, source.source_id, detail="already being planned")
         try:
-            return await self._plan_locked(source, now, manual)
+            return await self._plan_locked(source, now, manual, tick)
         finally:
             await self._state.release_lease(source.source_id, owner)
 
@@ -92,11 +96,11 @@ class PlanningService:
             raise Invalid(str(exc)) from exc
         return [await self._enqueue(source, list(batch), self._clock.now(), "backfill") for batch in batches]
 
-    async def _plan_locked(self, source: StoredSource, now: datetime, manual: bool) -> TriggerResult:
+    async def _plan_locked(self, source: StoredSource, now: datetime, manual: bool, tick: str | None) -> TriggerResult:
         policy = source.window_policy
         trigger = "manual" if manual else "schedule"
         if policy is None:
-            key = manual_key(now) if manual else tick_key(source.config.ingestion.schedule, now)
+            key = manual_key(now) if manual else tick or tick_key(source.config.ingestion.schedule, now)
             return await self._enqueue(source, [None], now, trigger, trigger_key=key)
         run_id = uuid.uuid4().hex
         retries = await self._retries.claim_due(source, run_id, now, min(policy.max_slices_per_run, self._cap))
@@ -165,6 +169,8 @@ class PlanningService:
         number), then move ``planned_until``."""
         run = Run(run_id or uuid.uuid4().hex, source.source_id, trigger, now, RunStatus.PLANNED, source.version)
         run.windows, run.updated_at = [w for w in windows if w is not None], now
+        request = source.config.ingestion.request
+        run.deadline_at = run_deadline(now, self._run_timeout, request.timeout_seconds if request else None)
         run.attempts = {r.task_id: r.attempt for r in retries}
         start = await self._fetch_start(source)
         tasks = [_task(source, run.run_id, w, trigger_key, run.attempts, start) for w in windows]

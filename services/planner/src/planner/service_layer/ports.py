@@ -8,6 +8,7 @@ Adapters implement them over MongoDB (``adapters/mongo_*.py``), the Dapr sidecar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from planner.domain.jobs import RegisteredJob
 from planner.domain.retries import WindowRetry
 from planner.domain.runs import Run, SourceState
 from planner.domain.sources import StoredSource
+from planner.domain.ticks import TickClaim
 from planner.service_layer.outcomes import TriggerResult
 
 __all__ = [
@@ -69,7 +71,14 @@ class SourceRepository(Protocol):
         Returns False when another writer got there first."""
         ...
 
-    async def delete(self, source_id: str) -> bool: ...
+    async def delete(self, source_id: str) -> bool:
+        """Delete the current config, leaving a tombstone with its version (so the id can be created
+        again, numbering on); False when there was no such source."""
+        ...
+
+    async def last_version(self, source_id: str) -> int:
+        """The version of a deleted source (its tombstone), 0 when the id was never used."""
+        ...
 
 
 class JobRegistry(Protocol):
@@ -88,10 +97,12 @@ class JobScheduler(Protocol):
     """The Dapr Jobs API (owned by ``DaprJobsClient``)."""
 
     async def schedule(self, name: str, schedule: str, data: dict[str, Any]) -> None:
-        """Register (overwriting) a repeating job."""
+        """Register (overwriting) a repeating job; ``SchedulerUnavailable`` when it cannot."""
         ...
 
-    async def delete(self, name: str) -> None: ...
+    async def delete(self, name: str) -> None:
+        """Delete the job (a missing one too); ``SchedulerUnavailable`` when the scheduler does not answer."""
+        ...
 
     async def get(self, name: str) -> dict[str, Any] | None: ...
 
@@ -112,6 +123,17 @@ class StateRepository(Protocol):
         ...
 
     async def release_lease(self, source_id: str, owner: str) -> None: ...
+
+    async def claim_tick(self, source_id: str, key: str, now: datetime, spacing: timedelta) -> bool:
+        """Claim scheduled tick ``key`` for planning, atomically (``domain.ticks.may_claim_tick``);
+        False when the firing is coalesced into a claimed one."""
+        ...
+
+    async def release_tick(self, source_id: str, key: str) -> None:
+        """Give back tick ``key`` whose planning failed, so Dapr's redelivery of it plans."""
+        ...
+
+    async def last_tick(self, source_id: str) -> TickClaim | None: ...
 
     async def set_planned_until(self, source_id: str, value: datetime, origin: datetime) -> None:
         """Set ``planned_until``; the first time also start ``completed_until`` at ``origin``."""
@@ -151,6 +173,15 @@ class RunRepository(Protocol):
 
     async def list(self, source_id: str | None = None, limit: int = 50) -> list[Run]:
         """The latest runs first."""
+        ...
+
+    async def overdue(self, now: datetime, limit: int) -> Sequence[Run]:
+        """Runs still planned or enqueued whose ``deadline_at`` has passed, oldest deadline first."""
+        ...
+
+    async def close_overdue(self, run: Run, error: str, now: datetime) -> bool:
+        """Mark ``run`` failed with ``error``, each task without a status failed too, if it is still
+        open (one conditional write); False when it was closed meanwhile."""
         ...
 
 
@@ -199,6 +230,6 @@ class TaskLedger(Protocol):
 class Planning(Protocol):
     """Plans the work of one trigger or backfill (windows, work items, run audit)."""
 
-    async def plan(self, source: StoredSource, *, manual: bool) -> TriggerResult: ...
+    async def plan(self, source: StoredSource, *, manual: bool, tick: str | None = None) -> TriggerResult: ...
 
     async def backfill(self, source: StoredSource, start: datetime, end: datetime) -> list[TriggerResult]: ...

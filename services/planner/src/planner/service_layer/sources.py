@@ -34,7 +34,8 @@ class SourceService:
     async def apply(self, config: SourceConfig) -> ApplyResult:
         """Create or update a source (``ConcurrentUpdateError`` when another apply won the race)."""
         current = await self._sources.get(config.source_id)
-        status, stored = decide_apply(current, config, config_hash(config), self._clock.now())
+        after = await self._sources.last_version(config.source_id) if current is None else 0
+        status, stored = decide_apply(current, config, config_hash(config), self._clock.now(), after)
         if status is ApplyStatus.UNCHANGED:
             return ApplyResult(status, stored)
         if not await self._sources.save(stored):
@@ -63,10 +64,12 @@ class SourceService:
     async def list(self) -> list[StoredSource]:
         return sorted(await self._sources.list(), key=lambda s: s.source_id)
 
-    async def delete(self, source_id: str) -> None:
-        """Delete the source and its job; ``NotFound`` when there was no such source."""
+    async def delete(self, source_id: str) -> bool:
+        """Delete the source and its job; ``NotFound`` when there was no such source. Returns
+        False when the job's deletion is pending (the scheduler did not answer; swept later)."""
         existed = await self._sources.delete(source_id)
-        await self._jobs.on_deleted(source_id)  # also cleans a job left by an earlier crash
+        job_deleted = await self._jobs.on_deleted(source_id)  # also cleans a job left by an earlier crash
         if not existed:
             raise NotFound(f"source {source_id!r} not found")
-        log.info("source deleted", source_id=source_id)
+        log.info("source deleted", source_id=source_id, job_deleted=job_deleted)
+        return job_deleted

@@ -9,9 +9,11 @@ import structlog
 
 from planner.domain.jobs import source_id_from_job_name
 from planner.domain.sources import StoredSource
+from planner.domain.ticks import coalesce_spacing, tick_key
 from planner.service_layer.errors import Invalid, NotFound
+from planner.service_layer.jobs import JobRegistrationService
 from planner.service_layer.outcomes import TriggerOutcome, TriggerResult
-from planner.service_layer.ports import JobRegistry, Planning, SourceRepository
+from planner.service_layer.ports import Clock, JobRegistry, Planning, SourceRepository, StateRepository
 
 __all__ = ["TriggerService"]
 
@@ -20,12 +22,24 @@ log = structlog.get_logger(__name__)
 
 class TriggerService:
     """Job triggers that can no longer do anything useful are acknowledged and logged, never
-    failed: a failure would only make Dapr retry them."""
+    failed: a failure would only make Dapr retry them. A trigger for a deleted source deletes
+    its job; the firings of a catch-up burst coalesce into one planning (``domain.ticks``)."""
 
-    def __init__(self, sources: SourceRepository, jobs: JobRegistry, planning: Planning) -> None:
+    def __init__(
+        self,
+        sources: SourceRepository,
+        jobs: JobRegistry,
+        planning: Planning,
+        state: StateRepository,
+        registration: JobRegistrationService,
+        clock: Clock,
+    ) -> None:
         self._sources = sources
         self._jobs = jobs
         self._planning = planning
+        self._state = state
+        self._registration = registration
+        self._clock = clock
 
     async def on_job(self, name: str, data: dict[str, Any] | None) -> TriggerResult:
         """A Dapr Job fired (``data`` is the job's data, when it carried a JSON object)."""
@@ -35,7 +49,8 @@ class TriggerService:
             return TriggerResult(TriggerOutcome.UNKNOWN_JOB, detail=name)
         source = await self._sources.get(source_id)
         if source is None:
-            log.warning("trigger for a deleted source acknowledged", source_id=source_id, job=name)
+            deleted = await self._registration.unregister(source_id)
+            log.warning("trigger for a deleted source: job deleted", source_id=source_id, job=name, deleted=deleted)
             return TriggerResult(TriggerOutcome.SOURCE_DELETED, source_id)
         if not source.enabled:
             log.info("trigger for a disabled source acknowledged", source_id=source_id)
@@ -50,7 +65,25 @@ class TriggerService:
                 registered_version=registered.config_version,
             )
             return TriggerResult(TriggerOutcome.OUTDATED, source_id)
-        return await self._planning.plan(source, manual=False)
+        return await self._scheduled(source)
+
+    async def _scheduled(self, source: StoredSource) -> TriggerResult:
+        """Claim the tick, plan it, and give the tick back when planning failed (so Dapr's
+        redelivery plans); a firing that cannot claim is coalesced."""
+        now = self._clock.now()
+        schedule = source.config.ingestion.schedule
+        key = tick_key(schedule, now)
+        if not await self._state.claim_tick(source.source_id, key, now, coalesce_spacing(schedule, now)):
+            log.info("trigger coalesced into the last planned tick", source_id=source.source_id, tick=key)
+            return TriggerResult(TriggerOutcome.COALESCED, source.source_id, detail=key)
+        try:
+            result = await self._planning.plan(source, manual=False, tick=key)
+        except BaseException:
+            await self._state.release_tick(source.source_id, key)
+            raise
+        if result.outcome is TriggerOutcome.FAILED:
+            await self._state.release_tick(source.source_id, key)
+        return result
 
     async def trigger(self, source_id: str) -> TriggerResult:
         """Plan now, outside the schedule; ``NotFound`` for an unknown source."""

@@ -18,9 +18,9 @@ from typing import Any
 from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from headwater.edge.mongo import retry_transient, upsert_retrying
+from headwater.edge.mongo import is_duplicate_key, retry_transient, upsert_retrying
 from worker.adapters.mongo_indexes import of_source
 from worker.adapters.mongo_shapes import (
     audit_doc,
@@ -79,6 +79,10 @@ class MongoRawDocuments:
             {"_id": document_id},
             {"$set": {"status": status, "counts": counts, "error": error, "finished_at": datetime.now(UTC)}},
         )
+
+    async def error(self, document_id: str) -> str | None:
+        doc = await self._docs.find_one({"_id": document_id}, {"status": 1, "error": 1})
+        return doc.get("error") if doc is not None and doc.get("status") == "failed" else None
 
     async def receipts(self, source_id: str, document_id: str | None, since: datetime | None) -> AsyncIterator[Receipt]:
         query: Doc = {"source_id": source_id}
@@ -183,11 +187,17 @@ class MongoDatasetVersions:
         self._versions = db["dataset_versions"]
         self._changes = db["dataset_changes"]
 
-    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None:
-        if not changes:
-            return
-        with contextlib.suppress(DuplicateKeyError):
-            await self._changes.insert_one(changes_doc(version_id, batch, changes))
+    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> list[RecordChange]:
+        doc = changes_doc(version_id, batch, changes)
+        if changes:
+            try:
+                await self._changes.insert_one(doc)
+                return changes
+            except OperationFailure as exc:
+                if not is_duplicate_key(exc):
+                    raise
+        logged = await self._changes.find_one({"_id": doc["_id"]})
+        return changes if logged is None else list(record_changes(logged))
 
     async def changes(self, version_id: str) -> AsyncIterator[RecordChange]:
         async for doc in self._changes.find({"version_id": version_id}).sort("_id", 1):

@@ -54,6 +54,13 @@ class MongoStreamHeads:
     async def finish(self, head_id: str, occurrence: str, status: HeadStatus) -> None:
         await self._heads.update_one({"_id": head_id, "occurrence": occurrence}, {"$set": {"status": status}})
 
+    async def renew(self, head_id: str, occurrence: str, owner: str, at: datetime) -> bool:
+        result = await self._heads.update_one(
+            {"_id": head_id, "occurrence": occurrence, "status": "processing", "owner": owner},
+            {"$set": {"claimed_at": at}},
+        )
+        return result.matched_count == 1
+
     async def rolled_back(self, head_id: str, occurrence: str) -> bool:
         result = await self._heads.update_one(
             {"_id": head_id, "occurrence": occurrence, "status": "processed"},

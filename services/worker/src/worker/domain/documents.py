@@ -46,6 +46,7 @@ class Claim:
 
     state: ClaimState
     occurrence: str
+    owner: str = ""  # a ``new`` claim: the token its lease renewals are conditional on
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,10 @@ from functools import lru_cache
 from typing import Any
 
 import jmespath
+from jmespath.exceptions import JMESPathError
 
 from worker.domain.synonyms import PREFERENCE_LEVELS, fit, normalise
+from worker.domain.validation import FieldFailure
 
 __all__ = ["ColumnMapping", "Mapper", "MappingRules", "apply_mapping", "build_column_mapping", "map_json_record"]
 
@@ -162,11 +164,20 @@ def _compiled(expression: str) -> Any:
 
 def map_json_record(record: dict[str, Any], rules: MappingRules) -> dict[str, Any]:
     """JSON records: each target is the JMESPath ``fields[target]`` of the record (``None`` when
-    absent); without ``fields`` the record passes through unchanged.
+    absent); without ``fields`` the record passes through unchanged. An expression that fails on
+    this record (a function given the wrong type) gives a ``FieldFailure`` saying why, which
+    validation turns into the field's violation.
     Raises ``jmespath.exceptions.JMESPathError`` for an invalid expression (a config error)."""
     if not rules.fields:
         return dict(record)
-    return {target: _compiled(expr).search(record) for target, expr in rules.fields.items()}
+    out: dict[str, Any] = {}
+    for target, expr in rules.fields.items():
+        compiled = _compiled(expr)
+        try:
+            out[target] = compiled.search(record)
+        except JMESPathError as exc:
+            out[target] = FieldFailure(f"map.fields.{target} {expr!r} fails on this record: {exc}")
+    return out
 
 
 class Mapper:

@@ -12,7 +12,9 @@ document and whether it is processed. So:
 - other bytes fetched *before* the head are superseded: an older copy of the request that
   arrived late, never applied over newer data;
 - while the head is being processed by another delivery the arrival waits (``busy``), so a
-  stream is applied in order; a claim older than the stale limit is taken over;
+  stream is applied in order; a claim whose lease ran out (``claimed_at`` older than the lease:
+  the delivery holding it renews it while it works, so only a dead one lets it lapse) is taken
+  over, and the taker resumes the document where it stopped;
 - a *rerun* (``headwater reprocess``: the stored bytes sent again under the current config) of
   the head's bytes is a new occurrence, once per rerun (the head remembers the run that made it).
 
@@ -85,6 +87,7 @@ class StreamHead:
     task_id: str = ""
     document_key: str = ""
     run_id: str = ""
+    owner: str = ""  # the delivery holding the claim (its lease renewals are conditional on it)
 
 
 def judge(
@@ -125,11 +128,14 @@ def claimed_head(
     document_key: str,
     now: datetime,
     run_id: str = "",
+    owner: str = "",
 ) -> StreamHead:
     """The head to write for a ``new`` occurrence or a ``takeover`` of the head's own. A rerun of
     the head's bytes keeps the head's later fetch time (freshness never moves back)."""
     if head is not None and verdict == "takeover":
-        return replace(head, status="processing", claimed_at=now, rev=head.rev + 1, task_id=task_id, run_id=run_id)
+        return replace(
+            head, status="processing", claimed_at=now, rev=head.rev + 1, task_id=task_id, run_id=run_id, owner=owner
+        )
     if verdict != "new":
         raise ValueError(f"no claim for a {verdict!r} arrival")
     if head is not None and head.content_hash == content_hash:
@@ -149,4 +155,5 @@ def claimed_head(
         task_id=task_id,
         document_key=document_key,
         run_id=run_id,
+        owner=owner,
     )

@@ -8,7 +8,8 @@ Coercion by ``type``:
   currency symbols and codes (``"€ 12.50"``, ``"$3"``, ``"12.50 EUR"``) and accounting negatives
   ``"(5.00)"``. Stored as ``float`` (a JSON/BSON double, ~15 significant digits: enough for
   prices and quantities; declare the field ``string`` when the exact text matters). NaN and infinity are refused.
-- ``integer``: as number, then it must be whole (``"12.0"`` → 12, ``"12.5"`` is refused); ``int``.
+- ``integer``: as number, then it must be whole (``"12.0"`` → 12, ``"12.5"`` is refused) and fit
+  in 64 bits (what MongoDB stores); ``int``. A number too large for a double (``"1e400"``) is refused.
 - ``boolean``: true/false, yes/no, y/n, on/off, 1/0 (any case) and the numbers 1 and 0.
 - ``date`` / ``datetime``: ``date``/``datetime`` objects (xlsx cells), ISO 8601 text, and Excel
   serial day numbers (1900 date system) as numbers or numeric text. Stored as ISO strings.
@@ -32,11 +33,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["FieldRuleSpec", "FieldViolation", "coerce", "validate_record"]
+__all__ = ["FieldFailure", "FieldRuleSpec", "FieldViolation", "coerce", "validate_record"]
 
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01 once Lotus's phantom 1900-02-29 is allowed for
 EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what MongoDB stores as an integer
 TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
 FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 _CODE = re.compile(r"^[A-Z]{3}(?=[\d\s.,+(-])|(?<=[\d\s.,)])[A-Z]{3}$")
@@ -54,6 +56,15 @@ class FieldRuleSpec:
     max: float | None = None
     pattern: str | None = None
     enum: list[Any] | None = None
+
+
+@dataclass(frozen=True)
+class FieldFailure:
+    """Stands in a record for a value that could not be obtained (a ``map.fields`` JMESPath
+    that fails on this record, such as ``abs(name)`` on text); ``validate_record`` reports
+    ``reason`` as that field's violation, so the row is rejected naming the field."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,16 @@ def _number(value: Any) -> Decimal:
     return -number if negative else number
 
 
+def _integer(value: Any) -> int:
+    number = _number(value)
+    # checked before int(): int(Decimal("1e999999999")) would build a billion-digit integer
+    if number.adjusted() >= 19 or not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError(f"{value!r} is outside the 64-bit integer range")
+    if number != number.to_integral_value():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(number)
+
+
 def _moment(value: Any, kind: str) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -162,12 +183,12 @@ def coerce(value: Any, kind: str) -> Any:
     if kind == "string":
         return _string(value)
     if kind == "number":
-        return float(_number(value))
+        number = float(_number(value))
+        if not math.isfinite(number):  # "1e400": finite as text, infinite as a double
+            raise ValueError(f"{value!r} is too large for a number")
+        return number
     if kind == "integer":
-        number = _number(value)
-        if number != number.to_integral_value():
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(number)
+        return _integer(value)
     if kind == "boolean":
         return _boolean(value)
     if kind == "date":
@@ -213,8 +234,14 @@ def validate_record(
     A field that fails coercion keeps its raw value in the returned record."""
     clean = dict(record)
     problems: list[FieldViolation] = []
+    for name, value in record.items():
+        if isinstance(value, FieldFailure):
+            problems.append(FieldViolation(name, value.reason))
+            clean[name] = None
     for name, rule in rules.items():
         value = record.get(name)
+        if isinstance(value, FieldFailure):
+            continue
         if _blank(value):
             if rule.required:
                 problems.append(FieldViolation(name, "required value is missing", value))

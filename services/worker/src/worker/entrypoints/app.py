@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +25,13 @@ __all__ = ["create_app"]
 log = structlog.get_logger(__name__)
 
 
+async def _drain_outbox(container: bootstrap.Container, every_s: float) -> None:
+    """Publish what the outbox keeps (events and results whose publish failed), every ``every_s``."""
+    while True:
+        await asyncio.sleep(every_s)
+        await container.outbox.try_drain()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging("worker", settings.log_level, settings.log_json)
@@ -33,8 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with bootstrap.connect(settings) as container:
             app.state.container = container
             app.state.tokens = container.tokens  # what headwater.edge.auth.RequireToken checks
+            drain = asyncio.create_task(_drain_outbox(container, settings.outbox_drain_s))
             log.info("worker started", port=settings.app_port)
-            yield
+            try:
+                yield
+            finally:
+                drain.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await drain
 
     token = settings.app_api_token.get_secret_value() if settings.app_api_token else None
     app = create_service_app("worker", "0.1.0", lifespan, token)

@@ -24,6 +24,8 @@ def _letter(d: DeadLetter) -> dict[str, Any]:
         "task_id": d.task_id,
         "received_at": d.received_at.isoformat(),
         "replayed_at": d.replayed_at.isoformat() if d.replayed_at else None,
+        "outcome": d.outcome,
+        "cause": d.cause,
     }
 
 
@@ -31,7 +33,7 @@ def _letter(d: DeadLetter) -> dict[str, Any]:
 async def list_dead_letters(
     _auth: RequireToken, container: ContainerDep, all: bool = False, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Oldest first; ``all`` includes the replayed ones."""
+    """Oldest first, each with its cause; ``all`` includes the replayed and recovered ones."""
     return [_letter(d) for d in await container.dead_letters.list(all, limit)]
 
 

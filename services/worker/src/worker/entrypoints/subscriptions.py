@@ -1,7 +1,12 @@
 """The worker's subscriptions: ``raw-documents`` and its dead-letter topic.
 
 Each handler turns the CloudEvent into a contract model, calls the service layer and maps the
-outcome to Dapr's SUCCESS / RETRY / DROP (the taxonomy: ``service_layer/errors.py``).
+outcome to Dapr's SUCCESS / RETRY / DROP (the taxonomy: ``service_layer/errors.py``). ``Busy``
+(another live delivery holds the stream; this one was already held ``stream_wait_s``) is
+``LATER``: RETRY without a further hold. An exception (the store down past the adapters'
+retries, the sidecar unreachable) is RETRY: never acknowledged. The dead-letter subscription
+re-drives each letter and names itself as its own dead-letter topic, so a letter it cannot
+keep yet is published to it again rather than acknowledged and lost (``service_layer/dead_letters``).
 """
 
 from __future__ import annotations
@@ -36,13 +41,13 @@ async def on_raw_document(container: Container, event: CloudEvent) -> Outcome:
     if isinstance(outcome, Processed):
         return Outcome.SUCCESS
     if isinstance(outcome, Busy):
-        return Outcome.RETRY
+        return Outcome.LATER
     return Outcome.DROP
 
 
 async def on_dead_letter(container: Container, event: CloudEvent) -> Outcome:
-    await container.dead_letters.receive(event, RAW_DOCUMENTS)
-    return Outcome.SUCCESS
+    outcome = await container.dead_letters.receive(event, RAW_DOCUMENTS)
+    return Outcome.LATER if isinstance(outcome, Busy) else Outcome.SUCCESS
 
 
 def subscribe(subs: Subscriptions, container: Callable[[], Container]) -> None:
@@ -55,4 +60,4 @@ def subscribe(subs: Subscriptions, container: Callable[[], Container]) -> None:
         return await on_dead_letter(container(), event)
 
     subs.add(RAW_DOCUMENTS, raw_document)
-    subs.add(dead_letter(RAW_DOCUMENTS), letter, with_dead_letter=False)
+    subs.add(dead_letter(RAW_DOCUMENTS), letter, dead_letter_topic=dead_letter(RAW_DOCUMENTS))

@@ -1,15 +1,17 @@
-"""``records.changed``: the keys a dataset version created, updated or deleted, announced as they are stored."""
+"""``records.changed``: the keys a dataset version created, updated or deleted, announced as they
+are stored; ``document.stored``: a document's records are all stored."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from headwater.config import EventsSpec
-from headwater.contracts.events import RecordsChanged
+from headwater.contracts.events import DocumentStored, RecordsChanged
+from headwater.contracts.messages import RawDocument
 from worker.domain.scd2 import RecordChange
 from worker.service_layer.ports import EventPublisher
 
-__all__ = ["ChangeAnnouncer"]
+__all__ = ["ChangeAnnouncer", "stored_event"]
 
 
 class ChangeAnnouncer:
@@ -57,3 +59,22 @@ class ChangeAnnouncer:
             updated=[k for t, k in part if t == "updated"],
             deleted=[k for t, k in part if t == "deleted"],
         )
+
+
+def stored_event(
+    doc: RawDocument, occurrence: str, content_hash: str, now: datetime, counts: dict[str, int]
+) -> DocumentStored:
+    """``document.stored`` of ``occurrence`` (its id, the CloudEvent id, is the same on every run)."""
+    return DocumentStored(
+        idempotency_key=f"document.stored:{occurrence}",
+        source_id=doc.source_id,
+        occurred_at=now,
+        task_id=doc.task_id,
+        document_id=occurrence,
+        content_hash=content_hash,
+        dataset_version=occurrence,
+        rows=counts["rows"],
+        rows_valid=counts["rows_valid"],
+        rows_rejected=counts["rows_rejected"],
+        linkage=doc.linkage,
+    )

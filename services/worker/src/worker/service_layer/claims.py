@@ -1,10 +1,21 @@
 """Claiming a document on its stream's head (``domain/streams``): one read, then at most one
-conditional write, repeated only when another delivery wrote the head in between."""
+conditional write, repeated only when another delivery wrote the head in between.
+
+A claim is a short lease (``claim_stale_after_s``, 30 s): ``Lease`` renews it every third of
+that while the delivery works, so a claim outlives its holder by at most one lease — a
+redelivery after that takes the document over and resumes it (``process``) — while a live
+holder keeps it however long the document takes."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
+from types import TracebackType
+
+import structlog
 
 from headwater.contracts.messages import RawDocument
 from worker.domain.dedup import content_hash, raw_document_id
@@ -12,10 +23,61 @@ from worker.domain.documents import Claim, Receipt
 from worker.domain.streams import claimed_head, head_id, judge, stream_key
 from worker.service_layer.ports import Clock, StreamHeads
 
-__all__ = ["POLL_S", "StreamClaims", "receipt_of"]
+__all__ = ["POLL_S", "ClaimLost", "Lease", "StreamClaims", "receipt_of"]
+
+log = structlog.get_logger(__name__)
 
 POLL_S = 0.2
 RACES = 5
+RELEASED = datetime(1970, 1, 1, tzinfo=UTC)  # a claim given up: lapsed at once
+
+
+class ClaimLost(Exception):
+    """Another delivery took the document over (this one's lease had lapsed): stop writing."""
+
+
+class Lease:
+    """Renews a ``new`` claim while its delivery works (``async with``); on an error the claim
+    is released at once, so the redelivery takes over without waiting for it to lapse."""
+
+    def __init__(self, heads: StreamHeads, clock: Clock, head_id: str, claim: Claim, lease_s: float) -> None:
+        self._heads, self._clock, self._head_id, self._claim = heads, clock, head_id, claim
+        self._every = lease_s / 3
+        self._task: asyncio.Task[None] | None = None
+        self.lost = False
+
+    async def __aenter__(self) -> Lease:
+        self._task = asyncio.create_task(self._beat())
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if exc is not None and not isinstance(exc, ClaimLost):
+            with contextlib.suppress(Exception):  # the store may be what failed: then it lapses
+                await self._renew(RELEASED)
+
+    def check(self) -> None:
+        """Raise ``ClaimLost`` once a renewal found the claim taken over."""
+        if self.lost:
+            raise ClaimLost(self._claim.occurrence)
+
+    async def _renew(self, at: datetime) -> bool:
+        return await self._heads.renew(self._head_id, self._claim.occurrence, self._claim.owner, at)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            try:
+                if not await self._renew(self._clock.now()):
+                    self.lost = True
+                    return
+            except Exception as exc:  # the store is down: the next beat tries again
+                log.warning("claim not renewed", head_id=self._head_id, error=str(exc)[:200])
 
 
 class StreamClaims:
@@ -49,6 +111,7 @@ class StreamClaims:
                 if receipt.fetched_at > head.fetched_at:  # the stream's latest fetch: older copies are late
                     await self._heads.put(replace(head, fetched_at=receipt.fetched_at, rev=head.rev + 1), head.rev)
                 return Claim("processed", head.occurrence)
+            owner = uuid.uuid4().hex
             new = claimed_head(
                 head,
                 verdict,
@@ -60,9 +123,10 @@ class StreamClaims:
                 document_key=receipt.document_key,
                 now=now,
                 run_id=receipt.rerun or receipt.run_id or "",
+                owner=owner,
             )
             if await self._heads.put(new, None if head is None else head.rev):
-                return Claim("new", new.occurrence)
+                return Claim("new", new.occurrence, owner)
         return Claim("in_progress", "")
 
 

@@ -19,6 +19,7 @@ from worker.domain.audit import AuditEntry, AuditReprocess, AuditRollback, Audit
 from worker.domain.dead_letters import DeadLetter
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.history import Retime
+from worker.domain.outbox import OutboxMessage
 from worker.domain.scd2 import CurrentMove, RecordChange, RecordVersion
 from worker.domain.snapshots import SnapshotPart, SnapshotState
 from worker.domain.streams import HeadStatus, StreamHead
@@ -34,6 +35,7 @@ __all__ = [
     "DeadLetterStore",
     "EventPublisher",
     "Metrics",
+    "OutboxStore",
     "ParsingLog",
     "RawBodies",
     "RawDocuments",
@@ -80,6 +82,8 @@ class RawDocuments(Protocol):
 
     async def finish(self, document_id: str, status: str, counts: dict[str, int], error: str | None = None) -> None: ...
 
+    async def error(self, document_id: str) -> str | None: ...  # why its latest occurrence failed
+
     def receipts(self, source_id: str, document_id: str | None, since: datetime | None) -> AsyncIterator[Receipt]:
         """The first-sighting receipts of the source's contents, oldest fetch first: one
         (``document_id``), or those fetched at or after ``since``, or all."""
@@ -119,6 +123,10 @@ class StreamHeads(Protocol):
 
     async def finish(self, head_id: str, occurrence: str, status: HeadStatus) -> None:
         """Mark the head ``status`` if it is still ``occurrence``."""
+        ...
+
+    async def renew(self, head_id: str, occurrence: str, owner: str, at: datetime) -> bool:
+        """``claimed_at`` = ``at`` while ``owner`` holds ``occurrence`` (a lease; old ``at``: released)."""
         ...
 
     async def rolled_back(self, head_id: str, occurrence: str) -> bool:
@@ -210,7 +218,9 @@ class DatasetVersions(Protocol):
 
     async def record(self, version: DatasetVersion) -> None: ...
 
-    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> None: ...
+    async def add_changes(self, version_id: str, batch: int, changes: list[RecordChange]) -> list[RecordChange]:
+        """Log a batch once; what the log holds for it (a resumed document gets its first run's)."""
+        ...
 
     def changes(self, version_id: str) -> AsyncIterator[RecordChange]: ...
 
@@ -229,6 +239,18 @@ class EventPublisher(Protocol):
     """Domain events on ``ingestion-events`` (CloudEvent id = the idempotency key)."""
 
     async def publish(self, event: _Event) -> None: ...
+
+
+class OutboxStore(Protocol):
+    """``outbox``, keyed by message id: messages kept until they are published (``outbox``)."""
+
+    async def add(self, messages: list[OutboxMessage]) -> None:
+        """Keep ``messages`` (one already kept under its id stays as it is)."""
+        ...
+
+    async def pending(self, limit: int) -> list[OutboxMessage]: ...  # oldest first
+
+    async def remove(self, message_id: str) -> None: ...
 
 
 class ResultPublisher(Protocol):

@@ -13,6 +13,7 @@ outcomes and how each reaches Dapr: ``errors``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -20,29 +21,28 @@ from typing import Literal
 import structlog
 
 from headwater.config import SourceConfig
-from headwater.contracts.events import DocumentStored, TaskFailed
+from headwater.contracts.events import TaskFailed
 from headwater.contracts.messages import RawDocument, TaskStatus
 from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.parsers import DocumentParseError
 from worker.domain.snapshots import SnapshotPart, SnapshotScope, snapshot_scope
 from worker.domain.streams import UPLOAD_STREAM, head_id
-from worker.service_layer.announce import ChangeAnnouncer
+from worker.service_layer.announce import ChangeAnnouncer, stored_event
 from worker.service_layer.bodies import DocumentBodies
-from worker.service_layer.claims import StreamClaims, receipt_of
+from worker.service_layer.claims import ClaimLost, Lease, StreamClaims, receipt_of
 from worker.service_layer.errors import BodyExpired
-from worker.service_layer.extract import extract_batches
+from worker.service_layer.extract import BATCH_ROWS, extract_batches
+from worker.service_layer.outbox import Outbox
 from worker.service_layer.outcomes import Busy, Outcome, Processed, Unprocessable
 from worker.service_layer.ports import (
     AuditLog,
     Clock,
     ConfigSource,
     DatasetVersions,
-    EventPublisher,
     Metrics,
     ParsingLog,
     RawDocuments,
     RecordStore,
-    ResultPublisher,
     StreamHeads,
 )
 from worker.service_layer.skipped import announce_expired, announce_skipped
@@ -54,16 +54,8 @@ __all__ = ["DocumentProcessor"]
 
 log = structlog.get_logger(__name__)
 
-COUNTS = (
-    "rows",
-    "rows_valid",
-    "rows_rejected",
-    "records_created",
-    "records_updated",
-    "records_deleted",
-    "records_unchanged",
-    "records_backdated",
-)
+RECORDS = ("created", "updated", "deleted", "unchanged", "backdated")
+COUNTS = ("rows", "rows_valid", "rows_rejected", *(f"records_{k}" for k in RECORDS))
 
 
 @dataclass(frozen=True)
@@ -91,19 +83,26 @@ class DocumentProcessor:
         parsing_log: ParsingLog,
         datasets: DatasetVersions,
         audit: AuditLog,
-        events: EventPublisher,
-        results: ResultPublisher,
+        outbox: Outbox,
         clock: Clock,
         metrics: Metrics,
         claims: StreamClaims,
         sweeper: SnapshotSweeper,
+        lease_s: float,
+        batch_rows: int = BATCH_ROWS,
     ) -> None:
         self._raw, self._heads, self._bodies, self._configs = raw, heads, bodies, configs
         self._records, self._log, self._datasets, self._audit = records, parsing_log, datasets, audit
-        self._events, self._results, self._clock, self._metrics = events, results, clock, metrics
-        self._claims, self._sweeper = claims, sweeper
+        self._outbox, self._events, self._results = outbox, outbox.events, outbox.results
+        self._clock, self._metrics, self._claims, self._sweeper = clock, metrics, claims, sweeper
+        self._lease_s, self._batch_rows = lease_s, batch_rows
 
     async def handle(self, doc: RawDocument) -> Outcome:
+        """Process one delivery. A claim this delivery makes is leased (``claims.Lease``); a
+        document taken over from a dead delivery is resumed: every step below writes under
+        deterministic ids or re-derives what the first run wrote (the change log), so a crash
+        between any two steps converges to the end state of an uninterrupted run."""
+        await self._outbox.try_drain()
         try:
             content = await self._bodies.at_hand(doc, self._clock.now())
         except BodyExpired as exc:
@@ -119,73 +118,90 @@ class DocumentProcessor:
         job = _Job(doc, receipt, occurrence, trail, self._clock.now())
         if claim.state != "new":
             return await self._skipped(job, claim.state == "superseded")
+        hid = head_id(doc.source_id, receipt.stream)
+        try:
+            async with Lease(self._heads, self._clock, hid, claim, self._lease_s) as lease:
+                return await self._claimed(job, content, lease)
+        except ClaimLost:
+            log.warning("claim taken over by another delivery", document_id=occurrence)
+            return Busy(receipt.document_id)
+
+    async def _claimed(self, job: _Job, content: bytes | None, lease: Lease) -> Outcome:
+        doc, receipt = job.doc, job.receipt
         await self._raw.begin(receipt, job.occurrence, job.now)
         if content is None:
             content = await self._bodies.claim_checked(doc)
-        await trail.step(trail.first_step, "new", {"size_bytes": receipt.size_bytes})
+        await job.trail.step(job.trail.first_step, "new", {"size_bytes": receipt.size_bytes})
         try:
             config = await self._configs.get(doc.source_id, doc.config_version)
         except LookupError as exc:
             return await self._fail(job, "parse", f"no config: {exc}")
         await self._bodies.keep(doc, receipt.content_hash, content, config, job.now)
         try:
-            return await self._store(job, config, content)
+            return await self._store(job, config, content, lease)
         except DocumentParseError as exc:
             return await self._fail(job, "parse", str(exc))
 
-    async def _store(self, job: _Job, config: SourceConfig, content: bytes) -> Processed:
-        """Store the document's records, then record it as a dataset version and announce it."""
+    async def _store(self, job: _Job, config: SourceConfig, content: bytes, lease: Lease) -> Processed:
+        """Store the document's records, then record it as a dataset version and announce it:
+        its closing messages are staged in the outbox before its head says ``processed``."""
         doc, receipt = job.doc, job.receipt
-        counts = await self._store_batches(job, config, content)
+        counts = await self._store_batches(job, config, content, lease)
         stream = head_id(doc.source_id, receipt.stream)
         await self._datasets.record(
             DatasetVersion(job.occurrence, doc.source_id, doc.task_id, job.now, counts, stream_id=stream)
         )
         await job.trail.step("store", "done", counts)
         status = TaskStatus.PARTIAL if counts["rows_rejected"] else TaskStatus.SUCCEEDED
-        await self._heads.finish(stream, job.occurrence, "processed")  # first: whoever sees "processed" can rely on it
-        await self._raw.finish(receipt.document_id, "processed", counts)
+        closing = []
         if config.events is None or config.events.enabled:
-            await self._events.publish(
-                DocumentStored(
-                    idempotency_key=f"document.stored:{job.occurrence}",
-                    source_id=doc.source_id,
-                    occurred_at=job.now,
-                    task_id=doc.task_id,
-                    document_id=job.occurrence,
-                    content_hash=receipt.content_hash,
-                    dataset_version=job.occurrence,
-                    rows=counts["rows"],
-                    rows_valid=counts["rows_valid"],
-                    rows_rejected=counts["rows_rejected"],
-                    linkage=doc.linkage,
-                )
-            )
-        await job.trail.report(status, counts=counts)
+            closing.append(self._outbox.event(stored_event(doc, job.occurrence, receipt.content_hash, job.now, counts)))
+        result = job.trail.result(status, counts=counts)
+        if result is not None:
+            closing.append(self._outbox.result(result))
+        lease.check()
+        await self._outbox.stage(closing)
+        await self._heads.finish(stream, job.occurrence, "processed")  # whoever sees "processed" can rely on it
+        await self._raw.finish(receipt.document_id, "processed", counts)
+        await self._outbox.flush(closing)
         self._metrics.count("documents_stored", 1, source_id=doc.source_id)
         log.info("document stored", source_id=doc.source_id, document_id=job.occurrence, **counts)
         return Processed(status, job.occurrence, counts)
 
-    async def _store_batches(self, job: _Job, config: SourceConfig, content: bytes) -> dict[str, int]:
-        """Batch by batch: log rejections, upsert records, remember the changes, announce them.
+    async def _store_batches(self, job: _Job, config: SourceConfig, content: bytes, lease: Lease) -> dict[str, int]:
+        """Batch by batch: log rejections, log the changes, upsert the records, announce them.
         A parse error in a later batch leaves earlier batches stored; the redelivery or replay
-        of the document re-applies them as no-ops (deterministic ids, content hashes)."""
+        of the document re-applies them as no-ops (deterministic ids, content hashes) and takes
+        their logged changes back (``storage.store_records``)."""
         doc, occurrence, now = job.doc, job.occurrence, job.now
         counts = dict.fromkeys(COUNTS, 0)
         announcer = ChangeAnnouncer(self._events, doc.source_id, occurrence, now, config.events)
         keys = SnapshotKeys(self._scope(doc, job.receipt, config), occurrence, self._sweeper.snapshots)
         batches = extract_batches(
-            content, config, doc_id=occurrence, source_id=doc.source_id, task_id=doc.task_id, now=now
+            content,
+            config,
+            doc_id=occurrence,
+            source_id=doc.source_id,
+            task_id=doc.task_id,
+            now=now,
+            batch_rows=self._batch_rows,
         )
         number = 0
         for number, batch in enumerate(batches, start=1):
+            lease.check()
             if batch.rejections:
                 await self._log.write(batch.rejections)
             changes = await store_records(
-                self._records, config, doc.source_id, occurrence, batch.records, now, doc.fetched_at
+                self._records,
+                config,
+                doc.source_id,
+                occurrence,
+                batch.records,
+                now,
+                doc.fetched_at,
+                log=functools.partial(self._datasets.add_changes, occurrence, number),
             )
             job.trail.stored(config.ingestion.incremental, (record for _, record, _ in batch.records))
-            await self._datasets.add_changes(occurrence, number, changes.changes)
             for key, value in {**batch.counts(), **changes.counts()}.items():
                 counts[key] += value
             await announcer.add(changes.changes)

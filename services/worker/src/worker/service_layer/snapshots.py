@@ -102,8 +102,14 @@ class SnapshotSweeper:
         logged: list[RecordChange] = []
 
         async def log_changes(changes: list[RecordChange]) -> None:
-            await self._datasets.add_changes(version_id, next(numbers), changes)
-            logged.extend(changes)
+            # a resumed sweep finds its applied chunks gone from the live keys: the batches its
+            # first run logged are taken back (announced again) until this chunk's own number
+            wanted = {c.natural_key for c in changes}
+            while True:
+                got = await self._datasets.add_changes(version_id, next(numbers), changes)
+                logged.extend(got)
+                if not changes or {c.natural_key for c in got} == wanted:
+                    return
 
         deleted = await delete_absent(
             self._records, source_id, version_id, absent, now, history, older_than, log_changes

@@ -52,6 +52,7 @@ async def store_records(
     records: list[tuple[str, dict[str, Any], int]],
     now: datetime,
     fetched_at: datetime | None = None,
+    log: Callable[[list[RecordChange]], Awaitable[list[RecordChange]]] | None = None,
 ) -> StoreResult:
     """Apply the records of one document (their dataset version is ``dataset_version``).
     Within a document the last row of a key wins.
@@ -59,20 +60,28 @@ async def store_records(
     SCD-2 layout (``domain/scd2``): ``records`` holds each key's current version; when a
     version is superseded, a closed copy goes to ``record_versions`` first, then the current
     version moves on — conditionally on the version number it replaces.
+
+    Write-ahead: the changes are ``log``ged (the dataset version's change log) *before* any is
+    applied, and ``log`` answers what the log holds for this batch. A document resumed after a
+    crash finds the keys it had applied unchanged, logs nothing new and takes the first run's
+    changes back, so its change log, counts and ``records.changed`` events are those of an
+    uninterrupted run.
     """
     spec = config.store
     history = spec.history if spec is not None else "scd2"
     path = spec.valid_from_path if spec is not None else None
     latest = {key: Incoming(record, effective_time(record, path) if path else None) for key, record, _row in records}
     keys = list(latest)
-    result = StoreResult()
+    plans: list[MergePlan] = []
     for i in range(0, len(keys), CHUNK):
         chunk = {key: latest[key] for key in keys[i : i + CHUNK]}
         current = await store.current(source_id, list(chunk))
-        plan = merge(source_id, dataset_version, chunk, current, now, history, fetched_at)
+        plans.append(merge(source_id, dataset_version, chunk, current, now, history, fetched_at))
+    planned = [change for plan in plans for change in plan.changes]
+    result = StoreResult(changes=await log(planned) if log is not None else planned)
+    result.unchanged = max(0, sum(plan.unchanged for plan in plans) - (len(result.changes) - len(planned)))
+    for plan in plans:
         await _apply(store, plan)
-        result.changes += plan.changes
-        result.unchanged += plan.unchanged
         for key, item in plan.late.items():
             placed = history == "scd2" and await _place_late(store, source_id, key, item, dataset_version, now)
             result.backdated += placed

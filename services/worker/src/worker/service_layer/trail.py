@@ -60,19 +60,25 @@ class DocumentTrail:
 
     async def report(self, status: TaskStatus, counts: dict[str, int] | None = None, error: str | None = None) -> None:
         """The document's outcome back to the planner (``task-results``)."""
+        result = self.result(status, counts, error)
+        if result is not None:
+            await self._results.publish(result)
+
+    def result(
+        self, status: TaskStatus, counts: dict[str, int] | None = None, error: str | None = None
+    ) -> TaskResult | None:
+        """The task result ``report`` publishes (None for a reprocessing delivery)."""
         doc = self._doc
         if doc.reprocess:
-            return
-        await self._results.publish(
-            TaskResult(
-                source_id=doc.source_id,
-                task_id=doc.task_id,
-                run_id=doc.run_id,
-                reporter="worker",
-                status=status,
-                document_key=doc.document_key,
-                counts=counts or {},
-                error=error,
-                cursor=self._cursor.value if self._cursor and status in _STORED else None,
-            )
+            return None
+        return TaskResult(
+            source_id=doc.source_id,
+            task_id=doc.task_id,
+            run_id=doc.run_id,
+            reporter="worker",
+            status=status,
+            document_key=doc.document_key,
+            counts=counts or {},
+            error=error,
+            cursor=self._cursor.value if self._cursor and status in _STORED else None,
         )

@@ -253,6 +253,8 @@ def dead_letter_doc(letter: DeadLetter) -> Doc:
         "task_id": letter.task_id,
         "received_at": letter.received_at,
         "replayed_at": letter.replayed_at,
+        "cause": letter.cause,
+        "outcome": letter.outcome,
     }
 
 
@@ -265,4 +267,6 @@ def dead_letter(doc: Doc) -> DeadLetter:
         task_id=doc.get("task_id"),
         received_at=doc["received_at"],
         replayed_at=doc.get("replayed_at"),
+        cause=doc.get("cause"),
+        outcome=doc.get("outcome") or "parked",
     )

@@ -38,6 +38,7 @@ def stream_head_doc(h: StreamHead) -> Doc:
         "task_id": h.task_id,
         "document_key": h.document_key,
         "run_id": h.run_id,
+        "owner": h.owner,
     }
 
 
@@ -56,6 +57,7 @@ def stream_head(doc: Doc) -> StreamHead:
         task_id=doc.get("task_id", ""),
         document_key=doc.get("document_key", ""),
         run_id=doc.get("run_id") or "",
+        owner=doc.get("owner") or "",
     )
 
 

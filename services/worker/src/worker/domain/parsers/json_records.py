@@ -26,6 +26,8 @@ def load_json(content: bytes) -> Any:
         raise DocumentParseError(f"invalid JSON: not UTF-8/16/32 text ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:
         raise DocumentParseError(f"invalid JSON: {exc}") from None
+    except RecursionError:  # the standard library parses nested values recursively
+        raise DocumentParseError("invalid JSON: nested too deeply") from None
 
 
 @lru_cache(maxsize=256)
@@ -45,7 +47,10 @@ def parse_json(content: bytes, options: ParseOptions) -> Iterator[ParsedRow]:
     single top-level object as one record. Scalars in the list become ``{"value": x}``."""
     doc = load_json(content)
     if options.records_path:
-        doc = _compiled(options.records_path).search(doc)
+        try:
+            doc = _compiled(options.records_path).search(doc)
+        except JMESPathError as exc:  # a type error in a function depends on the data, not only the path
+            raise DocumentParseError(f"records_path {options.records_path!r} fails on this document: {exc}") from None
         if doc is None:
             return  # APIs often omit or null an empty list: no records, not an error
         if not isinstance(doc, list):
@@ -70,4 +75,6 @@ def parse_ndjson(content: bytes, options: ParseOptions) -> Iterator[ParsedRow]:
             record = json.loads(line)
         except ValueError as exc:  # UnicodeDecodeError included
             raise DocumentParseError(f"invalid JSON on line {number}: {exc}") from None
+        except RecursionError:
+            raise DocumentParseError(f"invalid JSON on line {number}: nested too deeply") from None
         yield ParsedRow(number, _as_record(record))

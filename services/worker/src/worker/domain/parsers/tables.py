@@ -15,10 +15,10 @@ from worker.domain.parsers.rows import ParsedRow
 __all__ = ["table_rows"]
 
 
-def _unique(name: str, used: Container[str]) -> str:
+def _unique(name: str, used: Container[str], start: int = 2) -> str:
     if name not in used:
         return name
-    n = 2
+    n = start
     while f"{name}_{n}" in used:
         n += 1
     return f"{name}_{n}"
@@ -27,9 +27,13 @@ def _unique(name: str, used: Container[str]) -> str:
 def _headers(raw: Iterable[Any]) -> list[str]:
     names: list[str] = []
     used: set[str] = set()
+    suffix: dict[str, int] = {}  # the next suffix to try per name: 10,000 equal headers stay linear
     for i, cell in enumerate(raw, start=1):
         text = "" if cell is None else str(cell).strip()
-        name = _unique(text or f"column_{i}", used)
+        base = text or f"column_{i}"
+        name = _unique(base, used, suffix.get(base, 2))
+        if name != base:
+            suffix[base] = int(name.rsplit("_", 1)[1]) + 1
         used.add(name)
         names.append(name)
     return names
