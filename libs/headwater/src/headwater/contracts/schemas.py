@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from headwater.contracts.delivery import DELIVERY, SERVERS, channel_bindings, cloudevent_headers
 from headwater.contracts.events import EVENT_MODELS
 from headwater.contracts.messages import FetchTask, RawDocument, TaskResult
 from headwater.contracts.topics import INGESTION_EVENTS, RAW_DOCUMENTS, TASK_RESULTS, WORK_ITEMS
@@ -44,8 +45,9 @@ def committed_event_schemas(root: Path) -> dict[str, dict[str, Any]]:
 _COMMANDS: dict[str, type[BaseModel]] = {"FetchTask": FetchTask, "RawDocument": RawDocument, "TaskResult": TaskResult}
 _DESCRIPTION = (
     "Messages on Headwater's Dapr pub/sub topics. Every message is the data of a "
-    "CloudEvent 1.0; domain events carry an idempotency_key (also the CloudEvent "
-    "id) so subscribers can drop repeats of at-least-once delivery."
+    "CloudEvent 1.0 delivered by the subscriber's own Dapr sidecar (servers); domain events "
+    "carry an idempotency_key (also the CloudEvent id) so subscribers can drop repeats of "
+    "at-least-once delivery. docs/subscribers.md walks a new subscriber through it."
 )
 
 
@@ -61,6 +63,7 @@ def asyncapi_document() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {"title": "Headwater events", "version": "1.0.0", "description": _DESCRIPTION},
         "defaultContentType": "application/json",
+        "servers": SERVERS,
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},
@@ -76,7 +79,7 @@ def _event_messages() -> dict[str, Any]:
             "title": schema.get("title", name),
             "summary": schema.get("description", ""),
             "contentType": "application/json",
-            "headers": {"type": "object", "properties": {"type": {"const": name}}},
+            "headers": cloudevent_headers(name),
             "payload": body,
         }
     return messages
@@ -101,7 +104,10 @@ def _channels(event_keys: list[str]) -> dict[str, Any]:
         "ingestion-events": {
             "address": INGESTION_EVENTS,
             "description": "Domain events (CloudEvents via Dapr pub/sub)",
+            "servers": [{"$ref": f"#/servers/{name}"} for name in SERVERS],
             "messages": refs(*event_keys),
+            **channel_bindings(INGESTION_EVENTS),
+            "x-delivery": DELIVERY,
         },
         "work-items": {"address": WORK_ITEMS, "messages": refs("FetchTask")},
         "raw-documents": {"address": RAW_DOCUMENTS, "messages": refs("RawDocument")},
