@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup up down status lint test test-unit test-integration test-faults bench schema demo
+.PHONY: setup up down status lint test test-unit test-integration test-faults bench schema demo compose-secrets
 
 setup:
 	@bash scripts/setup.sh
@@ -50,3 +50,7 @@ schema:
 
 demo:
 	@.venv/bin/headwater demo
+
+# the secrets docker-compose.yml mounts (.headwater/compose/, mode 0600), made once
+compose-secrets: setup
+	@$(PY) scripts/compose_secrets.py

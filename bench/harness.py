@@ -45,6 +45,7 @@ def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
         "HEADWATER_API_TOKEN": stack.api_token(),
+        "DAPR_API_TOKEN": stack.dapr_api_token() or "",
     }
     result = subprocess.run(
         [sys.executable, "-m", "headwater_ops.cli.main", *args], capture_output=True, text=True, env=env, timeout=600
@@ -111,7 +112,12 @@ def upload(stack: Stack, sid: str, content: bytes, name: str = "prices.csv") -> 
         url,
         content=content,
         timeout=300,
-        headers={"content-type": "text/csv", "x-filename": name, "authorization": f"Bearer {stack.api_token()}"},
+        headers={
+            "content-type": "text/csv",
+            "x-filename": name,
+            "authorization": f"Bearer {stack.api_token()}",
+            "dapr-api-token": stack.dapr_api_token() or "",
+        },
     )
     response.raise_for_status()
     return dict(response.json())

@@ -41,6 +41,10 @@ from fault_support import Faults
 TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}, "e2e": {"api_key": "e2e-Key-7f3a9c21d4"}}
 NAME_RESOLUTION_EXPIRY = "2s"  # a registration row not renewed for 2 s is not resolved any more
 NAME_RESOLUTION_CLEANUP = "10s"  # the committed configuration's cleanup, if it has one, compressed
+# Redis redelivers a message that was read but not acknowledged (its reader was killed) once it
+# has been pending processingTimeout, checked every redeliverInterval: 60 s / 30 s committed,
+# compressed here so that each fault settles in ~20 s instead of ~75 s (the same mechanism)
+PUBSUB_OVERRIDES = {"processingTimeout": "15s", "redeliverInterval": "5s"}
 
 
 def _name_resolution_overrides() -> dict[str, str]:
@@ -60,6 +64,7 @@ def stack() -> Iterator[Stack]:
         persistent=False,
         start_timeout_seconds=120,
         name_resolution=_name_resolution_overrides(),
+        pubsub=PUBSUB_OVERRIDES,
     )
     stack = Stack(settings, report=lambda msg: print(f"[runtime] {msg}"))
     stack.down(quiet=True)
@@ -85,8 +90,10 @@ def faults(stack: Stack) -> Faults:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
+async def http(runtime: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sends the instance's ``DAPR_API_TOKEN`` (every sidecar requires it; an app
+    port refuses it: reach apps through ``AppEndpoint.invoke_url``)."""
+    async with httpx.AsyncClient(timeout=30, headers=runtime.dapr_headers()) as client:
         yield client
 
 

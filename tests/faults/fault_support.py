@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,28 @@ import httpx
 
 from headwater_ops.runtime import postgres
 from headwater_ops.runtime.binaries import resolve_runtime
+from headwater_ops.runtime.daemons import Daemons
 from headwater_ops.runtime.procs import port_open, redis_server_pids, wait_until
 from headwater_ops.runtime.stack import Stack
 
-__all__ = ["RECOVERY_TIMEOUT", "Faults"]
+__all__ = ["RECOVERY_TIMEOUT", "Faults", "push_source"]
 
 RECOVERY_TIMEOUT = 60.0
+
+
+def push_source(sid: str) -> str:
+    """A push source of price rows (sku, name, price): what the fault tests upload."""
+    return f"""\
+source_id: {sid}
+ingestion: {{mode: push}}
+parse: {{format: csv}}
+map:
+  fields: {{sku: sku, name: name, price: price}}
+validate:
+  fields:
+    price: {{type: number, required: true, min: 0}}
+store: {{key: [sku], history: scd2}}
+"""
 
 
 class Faults:
@@ -88,10 +105,29 @@ class Faults:
             os.kill(pid, signal.SIGKILL)
         assert wait_until(lambda: not port_open(self.ports.redis), 10), "redis still answers"
 
-    def start_redis(self) -> None:
-        redis = self.stack.daemons.redis()
+    def start_redis(self, persistent: bool = False) -> None:
+        """Start Redis again: as the instance runs it, or (`persistent`) with its append-only file
+        on, as `make up` runs it, reading back what `persist_redis` had it write."""
+        settings = self.stack.settings.model_copy(update={"persistent": True}) if persistent else self.stack.settings
+        redis = Daemons(settings).redis() if persistent else self.stack.daemons.redis()
         redis.start()
         redis.wait_ready(lambda: port_open(self.ports.redis), 30, "redis port")
+
+    def persist_redis(self) -> None:
+        """Turn the running Redis' append-only file on (the fault stack runs it without
+        persistence), so a `kill -9` loses nothing it acknowledged, as with `make up`; wait until
+        the file holds the current data set. Restart it with `start_redis(persistent=True)`."""
+        self._redis_cli("CONFIG", "SET", "appendonly", "yes")
+
+        def written() -> bool:
+            info = self._redis_cli("INFO", "persistence")
+            return "aof_enabled:1" in info and "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info
+
+        assert wait_until(written, 30), "redis did not write its append-only file"
+
+    def _redis_cli(self, *args: str) -> str:
+        argv = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.ports.redis), *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True).stdout
 
     @contextlib.contextmanager
     def redis_down(self) -> Iterator[None]:

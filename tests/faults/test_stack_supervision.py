@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_support import Faults
+from fault_support import Faults, push_source
 from integration_support import FakeApi, cli, until
 from pymongo import AsyncMongoClient
 
@@ -22,20 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 PRICES = "sku,name,price\nK-1,Bolt,1.50\nK-2,Nut,0.20\n"
 SOAK_SECONDS = 25.0  # > 10 expiries of a registration (2 s), > 2 compressed cleanups (10 s)
-
-
-def push_source(sid: str) -> str:
-    return f"""\
-source_id: {sid}
-ingestion: {{mode: push}}
-parse: {{format: csv}}
-map:
-  fields: {{sku: sku, name: name, price: price}}
-validate:
-  fields:
-    price: {{type: number, required: true, min: 0}}
-store: {{key: [sku], history: scd2}}
-"""
 
 
 def pull_source(sid: str, base: str) -> str:
@@ -58,7 +44,8 @@ store: {{key: [sku], history: scd2}}
 def _api(stack: Stack, app_id: str) -> httpx.AsyncClient:
     """The app's API through the planner's sidecar, as the CLI calls it (in process: no start-up delay)."""
     base = f"{stack.apps()['planner'].dapr_url}/v1.0/invoke/{app_id}/method"
-    return httpx.AsyncClient(base_url=base, headers={"authorization": f"Bearer {stack.api_token()}"}, timeout=30)
+    headers = {"authorization": f"Bearer {stack.api_token()}", "dapr-api-token": stack.dapr_api_token() or ""}
+    return httpx.AsyncClient(base_url=base, headers=headers, timeout=30)
 
 
 async def _count(mongo: AsyncMongoClient[Any], runtime: StackInfo, sid: str) -> int:
@@ -135,7 +122,7 @@ async def test_killed_sidecar_is_restarted_and_invocation_and_delivery_work_agai
     new = await asyncio.to_thread(faults.wait_restarted, "worker", old, "daprd")
     recovered = time.monotonic() - killed_at
 
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10, headers=runtime.dapr_headers()) as http:
         via_planner = await http.get(f"{runtime.apps['planner'].dapr_url}/v1.0/invoke/worker/method/healthz")
         from_worker = await http.get(f"{runtime.apps['worker'].dapr_url}/v1.0/invoke/planner/method/healthz")
     assert via_planner.status_code == 200 and via_planner.json()["service"] == "worker"
@@ -157,7 +144,7 @@ async def test_name_resolution_survives_past_the_expiry_of_its_registrations(
     restarts = {(p["app_id"], p["role"]): p["restarts"] for p in stack.supervised()}
     started = time.monotonic()
 
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10, headers=runtime.dapr_headers()) as http:
         while time.monotonic() - started < SOAK_SECONDS:  # keep invoking while registrations expire and renew
             answer = await http.get(f"{runtime.apps['collection-model'].dapr_url}/v1.0/invoke/planner/method/healthz")
             assert answer.status_code == 200, f"invocation failed after {time.monotonic() - started:.0f}s"

@@ -28,7 +28,11 @@ from headwater_ops.runtime.stack import Stack, StackInfo
 
 sys.path.insert(0, str(Path(__file__).parent))  # integration_support beside the tests
 
-TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}, "e2e": {"api_key": "e2e-Key-7f3a9c21d4"}}
+TEST_SECRETS = {
+    "smoke": {"api_key": "smoke-secret-value-42"},
+    "e2e": {"api_key": "e2e-Key-7f3a9c21d4"},
+    "headwater-canary": {"value": "no-app-may-read-this-3c1e"},  # test_security_probes: readable by none
+}
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +62,10 @@ def runtime(stack: Stack) -> StackInfo:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
+async def http(runtime: StackInfo) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sends the instance's ``DAPR_API_TOKEN`` (every sidecar requires it; an app
+    port refuses it: reach apps through ``AppEndpoint.invoke_url``)."""
+    async with httpx.AsyncClient(timeout=30, headers=runtime.dapr_headers()) as client:
         yield client
 
 

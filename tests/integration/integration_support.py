@@ -104,6 +104,7 @@ def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "HEADWATER_API_URL": f"{planner.dapr_url}/v1.0/invoke/planner/method",
         "HEADWATER_API_TOKEN": stack.api_token(),
+        "DAPR_API_TOKEN": stack.dapr_api_token() or "",
         "COLUMNS": "200",
     }
     return subprocess.run(

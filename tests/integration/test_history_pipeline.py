@@ -120,7 +120,7 @@ async def test_a_snapshot_closes_what_the_next_upload_lacks(
     assert stone and stone["is_current"] is False and stone["version"] == 2
     closed = await db["record_versions"].find_one({"_id": f"{sid}:P-3:v1"})
     assert closed["valid_to"] is not None and closed["data"]["price"] == 3
-    subscriber = runtime.apps["event-subscriber"].app_url
+    subscriber = runtime.apps["event-subscriber"].invoke_url
 
     async def announced() -> Any:
         got = (await http.get(f"{subscriber}/events", params={"source": sid, "type": "records.changed"})).json()

@@ -120,7 +120,8 @@ async def test_two_triggers_at_once_plan_the_windows_once(
     assert cli(stack, "sources", "apply", "-f", str(file)).returncode == 0
     planner = runtime.apps["planner"]
     url = f"{planner.dapr_url}/v1.0/invoke/planner/method/api/v1/sources/{sid}/trigger"
-    async with httpx.AsyncClient(headers={"authorization": f"Bearer {stack.api_token()}"}, timeout=60) as http:
+    headers = {"authorization": f"Bearer {stack.api_token()}", "dapr-api-token": stack.dapr_api_token() or ""}
+    async with httpx.AsyncClient(headers=headers, timeout=60) as http:
         answers = await asyncio.gather(*(http.post(url) for _ in range(4)))
 
     outcomes = sorted(a.json()["outcome"] for a in answers)

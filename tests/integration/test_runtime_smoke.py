@@ -43,12 +43,12 @@ async def test_message_crosses_redis_and_is_redelivered_after_retry(
     probe = f"retry-once-{uuid.uuid4().hex[:8]}"
     await _publish(http, runtime, {"probe_id": probe, "fail_times": 1})
 
-    seen = await _deliveries(http, f"{runtime.apps['worker'].app_url}/probes/{probe}", until=2)
+    seen = await _deliveries(http, f"{runtime.apps['worker'].invoke_url}/probes/{probe}", until=2)
 
     assert [d["channel"] for d in seen] == [PROBES, PROBES]
     assert all(d["data"]["probe_id"] == probe for d in seen)
     await asyncio.sleep(1.5)  # a third delivery would mean the SUCCESS was not taken
-    assert len((await http.get(f"{runtime.apps['worker'].app_url}/probes/{probe}")).json()["deliveries"]) == 2
+    assert len((await http.get(f"{runtime.apps['worker'].invoke_url}/probes/{probe}")).json()["deliveries"]) == 2
 
 
 async def test_message_that_keeps_failing_ends_on_the_dead_letter_topic(
@@ -57,7 +57,7 @@ async def test_message_that_keeps_failing_ends_on_the_dead_letter_topic(
     probe = f"always-fails-{uuid.uuid4().hex[:8]}"
     await _publish(http, runtime, {"probe_id": probe, "fail_times": 1000})
 
-    seen = await _deliveries(http, f"{runtime.apps['worker'].app_url}/probes/{probe}", until=5, timeout=60)
+    seen = await _deliveries(http, f"{runtime.apps['worker'].invoke_url}/probes/{probe}", until=5, timeout=60)
 
     channels = [d["channel"] for d in seen]
     assert channels == [PROBES] * 4 + [dead_letter(PROBES)]  # 1 delivery + 3 inbound retries, then DLQ
@@ -78,7 +78,7 @@ async def test_job_scheduled_through_sidecar_calls_back_the_planner(
     )
     assert response.status_code == 204, response.text
 
-    seen = await _deliveries(http, f"{planner.app_url}/probes/{name}", until=1)
+    seen = await _deliveries(http, f"{planner.invoke_url}/probes/{name}", until=1)
 
     assert len(seen) == 1
     assert seen[0]["channel"] == "job"
@@ -87,9 +87,9 @@ async def test_job_scheduled_through_sidecar_calls_back_the_planner(
 
 async def test_secret_is_read_through_a_sidecar(runtime: StackInfo, http: httpx.AsyncClient) -> None:
     sidecar = runtime.apps["collection-model"].dapr_url
-    response = await http.get(f"{sidecar}/v1.0/secrets/{SECRET_STORE}/smoke:api_key")
+    response = await http.get(f"{sidecar}/v1.0/secrets/{SECRET_STORE}/smoke")  # the secret `smoke`, its keys
     assert response.status_code == 200, response.text
-    assert response.json() == {"smoke:api_key": "smoke-secret-value-42"}
+    assert response.json() == {"api_key": "smoke-secret-value-42"}
 
     missing = await http.get(f"{sidecar}/v1.0/secrets/{SECRET_STORE}/no-such-key")
     assert missing.status_code >= 400

@@ -76,7 +76,7 @@ class Runs:
 
 
 async def events(http: httpx.AsyncClient, runtime: StackInfo, sid: str, kind: str) -> list[dict[str, Any]]:
-    subscriber = runtime.apps["event-subscriber"].app_url
+    subscriber = runtime.apps["event-subscriber"].invoke_url
     got: list[dict[str, Any]] = (await http.get(f"{subscriber}/events", params={"source": sid, "type": kind})).json()
     return got
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -104,6 +105,7 @@ async def test_cli_reports_invalid_files_and_unreachable_server(stack: Stack, tm
         capture_output=True,
         text=True,
         timeout=30,
+        env={**os.environ, "DAPR_API_TOKEN": stack.dapr_api_token() or ""},  # the sidecar lets it through
     )
     assert wrong.returncode == 1 and "401" in wrong.stderr
 

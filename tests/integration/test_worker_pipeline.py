@@ -47,7 +47,8 @@ async def publish(
         fetched_at=datetime.now(UTC),
     )
     response = await http.post(
-        f"{runtime.apps['planner'].dapr_url}/v1.0/publish/{PUBSUB}/{RAW_DOCUMENTS}", json=doc.model_dump(mode="json")
+        f"{runtime.apps['collection-model'].dapr_url}/v1.0/publish/{PUBSUB}/{RAW_DOCUMENTS}",
+        json=doc.model_dump(mode="json"),
     )
     assert response.status_code == 204, response.text
 
@@ -67,7 +68,7 @@ async def test_documents_records_events_duplicates_and_redelivery(
     (tmp_path / "s.yaml").write_text(push_source(sid))
     assert cli(stack, "sources", "apply", "-f", str(tmp_path / "s.yaml")).returncode == 0
     content = csv_rows(100, bad_row=50)
-    subscriber = runtime.apps["event-subscriber"].app_url
+    subscriber = runtime.apps["event-subscriber"].invoke_url
 
     async def events(kind: str, n: int) -> Any:
         got = (await http.get(f"{subscriber}/events", params={"source": sid, "type": kind})).json()
@@ -132,6 +133,6 @@ async def test_unparseable_document_is_replayed_after_the_config_is_fixed(
 
 async def events_of(http: httpx.AsyncClient, runtime: StackInfo, sid: str, kind: str) -> Any:
     got = (
-        await http.get(f"{runtime.apps['event-subscriber'].app_url}/events", params={"source": sid, "type": kind})
+        await http.get(f"{runtime.apps['event-subscriber'].invoke_url}/events", params={"source": sid, "type": kind})
     ).json()
     return got or None

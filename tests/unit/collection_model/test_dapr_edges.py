@@ -13,12 +13,13 @@ import pytest
 from aiohttp import web
 from cm_server import FakeApi, Seen  # type: ignore[import-not-found]
 
-from collection_model.adapters.dapr_edges import DaprDocumentPublisher, DaprEventPublisher
+from collection_model.adapters.dapr_edges import DaprDocumentPublisher, DaprEventPublisher, DaprSecretProvider
 from collection_model.service_layer.fetch import ItemFailure
 from collection_model.service_layer.ports import TaskEnd
 from collection_model.service_layer.work import failure_events
 from headwater.contracts.messages import FetchTask, RawDocument
 from headwater.edge.blobs import MongoBlobStore
+from headwater.edge.logging import secrets
 from headwater.edge.sidecar import DaprSidecar
 
 SINGLE = "/v1.0/publish/pubsub/{topic}"
@@ -85,3 +86,24 @@ async def test_task_failed_events_are_cloudevents_of_their_type(sidecar: tuple[D
     assert [e["metadata"]["cloudevent.type"] for e in entries] == ["task.failed"] * 3
     assert [e["entryId"] for e in entries] == [f"task.failed:prices:tick:r7:region=r{i}" for i in range(3)]
     assert [e["event"]["error"] for e in entries] == [f"region=r{i}: down" for i in range(3)]
+
+
+async def test_a_secret_reference_is_the_secret_and_its_key_in_every_store() -> None:
+    """`products-api:api_key` asks the store for the secret `products-api` (a Kubernetes Secret,
+    a multiValued local-file entry) and takes its key `api_key`; the value is masked in logs."""
+    secret = {"api_key": "k-81f3", "other": "o"}
+    fake = FakeApi({"/v1.0/secrets/secretstore/products-api": lambda r: web.json_response(secret)})
+    client = DaprSidecar(f"http://127.0.0.1:{await fake.start()}")
+    try:
+        provider = DaprSecretProvider(client)
+        assert await provider.get_secret("secretstore", "products-api:api_key") == "k-81f3"
+        assert await client.secret_value("secretstore", "products-api:missing") is None
+        with pytest.raises(LookupError, match="products-api:missing"):
+            await provider.get_secret("secretstore", "products-api:missing")
+        with pytest.raises(LookupError, match="not readable"):
+            await provider.get_secret("secretstore", "nope:api_key")
+        assert fake.paths()[0] == "/v1.0/secrets/secretstore/products-api"
+        assert "k-81f3" not in secrets.mask("token k-81f3")
+    finally:
+        await client.aclose()
+        await fake.close()

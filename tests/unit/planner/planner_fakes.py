@@ -246,6 +246,8 @@ class FakeState:
         st = self.state.setdefault(source_id, SourceState(source_id))
         if st.completed_until is not None and st.completed_until >= value:
             return False
+        if st.planned_until is None or st.planned_until < value:
+            return False  # like MongoStateRepository: never past planned_until
         st.completed_until = value
         return True
 

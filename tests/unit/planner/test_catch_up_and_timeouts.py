@@ -12,6 +12,7 @@ from planner_fakes import Fakes, FixedClock, build_planner  # type: ignore[impor
 from headwater.config import SourceConfig
 from headwater.contracts.messages import FetchTask, TaskResult
 from planner.bootstrap import Container
+from planner.domain.jobs import RegisteredJob
 from planner.domain.retries import WindowState
 from planner.domain.sources import StoredSource
 from planner.domain.watermarks import RunStatus
@@ -32,6 +33,7 @@ def source(schedule: str = "@every 1m", windowed: bool = True) -> StoredSource:
 def planner(now: datetime = T0 + 3 * H, **kwargs: Any) -> tuple[Container, Fakes]:
     fakes = Fakes(clock=FixedClock(now))
     fakes.sources.current["orders"] = source(**kwargs)
+    fakes.registry.jobs["orders"] = RegisteredJob("source-orders", "orders", "@every 1m", 1, T0)  # as apply does
     return build_planner(fakes, run_timeout=600), fakes
 
 

@@ -15,7 +15,9 @@ from headwater.contracts.messages import TaskResult
 from headwater.edge.subscriptions import Outcome
 from planner.adapters.mongo_errors import is_store_unavailable
 from planner.adapters.mongo_ledger import _progress, report_document, report_prefix
+from planner.domain.runs import Run
 from planner.domain.ticks import TickClaim, coalesce_spacing, may_claim_tick
+from planner.domain.watermarks import RunStatus
 from planner.entrypoints.app import create_app
 from planner.entrypoints.background import record_holding
 from planner.service_layer.errors import StoreUnavailable
@@ -44,6 +46,12 @@ class DownRuns:
         raise StoreUnavailable(DOWN)
 
 
+def with_run(fakes: Fakes) -> Fakes:
+    """``fakes`` holding the run the reports name (the planner accepts only reports of its runs)."""
+    fakes.runs.runs["r1"] = Run("r1", "s", "schedule", NOW, RunStatus.ENQUEUED, 1, task_ids=["s:tick-1"])
+    return fakes
+
+
 def report(**extra: object) -> TaskResult:
     base: dict[str, object] = {"source_id": "s", "task_id": "s:tick-1", "run_id": "r1", "reporter": "worker"}
     return TaskResult.model_validate(base | {"status": "succeeded", "document_key": "p-1"} | extra)
@@ -70,7 +78,7 @@ async def test_the_api_answers_503_with_the_reason_while_the_store_is_down(http:
 async def test_a_task_result_is_held_while_the_store_is_down_then_recorded() -> None:
     fakes = Fakes(clock=FixedClock(NOW))
     fakes.ledger = DownLedger(failures=2)
-    outcome = await record_holding(build_planner(fakes), report(), hold=5.0)
+    outcome = await record_holding(build_planner(with_run(fakes)), report(), hold=5.0)
 
     assert outcome is Outcome.SUCCESS and len(fakes.ledger.seen) == 1
 
@@ -78,7 +86,7 @@ async def test_a_task_result_is_held_while_the_store_is_down_then_recorded() -> 
 async def test_a_task_result_is_answered_retry_when_the_store_stays_down() -> None:
     fakes = Fakes(clock=FixedClock(NOW))
     fakes.ledger = DownLedger(failures=100)
-    outcome = await record_holding(build_planner(fakes), report(), hold=0.0)
+    outcome = await record_holding(build_planner(with_run(fakes)), report(), hold=0.0)
 
     assert outcome is Outcome.RETRY and fakes.ledger.seen == set()
 

@@ -11,6 +11,7 @@ from planner.domain.watermarks import RunStatus, advance_completed, run_status_f
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 H = timedelta(hours=1)
+FAR = T0 + 100 * H  # planned far enough not to matter
 
 
 def w(i: int, length: int = 1) -> TimeWindow:
@@ -18,34 +19,42 @@ def w(i: int, length: int = 1) -> TimeWindow:
 
 
 def test_completed_advances_across_contiguous_windows_in_any_order() -> None:
-    assert advance_completed(T0, [w(2), w(0), w(1)], T0) == T0 + 3 * H
-    assert advance_completed(T0 + H, [w(1), w(1), w(2)], T0) == T0 + 3 * H
+    assert advance_completed(T0, [w(2), w(0), w(1)], T0, planned_until=FAR) == T0 + 3 * H
+    assert advance_completed(T0 + H, [w(1), w(1), w(2)], T0, planned_until=FAR) == T0 + 3 * H
 
 
 def test_a_gap_holds_completed_back() -> None:
-    assert advance_completed(T0, [w(0), w(2), w(3)], T0) == T0 + H
-    assert advance_completed(T0, [w(1), w(2)], T0) == T0
+    assert advance_completed(T0, [w(0), w(2), w(3)], T0, planned_until=FAR) == T0 + H
+    assert advance_completed(T0, [w(1), w(2)], T0, planned_until=FAR) == T0
 
 
 def test_the_gap_filled_later_releases_the_windows_behind_it() -> None:
-    held = advance_completed(T0, [w(0), w(2), w(3)], T0)
-    assert advance_completed(held, [w(0), w(1), w(2), w(3)], T0) == T0 + 4 * H
+    held = advance_completed(T0, [w(0), w(2), w(3)], T0, planned_until=FAR)
+    assert advance_completed(held, [w(0), w(1), w(2), w(3)], T0, planned_until=FAR) == T0 + 4 * H
 
 
 def test_completed_never_moves_backwards() -> None:
-    assert advance_completed(T0 + 5 * H, [w(0), w(1)], T0) == T0 + 5 * H
-    assert advance_completed(T0 + 5 * H, [], T0) == T0 + 5 * H
+    assert advance_completed(T0 + 5 * H, [w(0), w(1)], T0, planned_until=FAR) == T0 + 5 * H
+    assert advance_completed(T0 + 5 * H, [], T0, planned_until=FAR) == T0 + 5 * H
 
 
 def test_windows_straddling_the_mark_and_reread_windows_count() -> None:
-    assert advance_completed(T0 + 2 * H, [w(1, 3)], T0) == T0 + 4 * H
-    assert advance_completed(T0 + 2 * H, [w(0), w(1), w(2)], T0) == T0 + 3 * H
+    assert advance_completed(T0 + 2 * H, [w(1, 3)], T0, planned_until=FAR) == T0 + 4 * H
+    assert advance_completed(T0 + 2 * H, [w(0), w(1), w(2)], T0, planned_until=FAR) == T0 + 3 * H
 
 
 def test_unset_completed_starts_at_origin_and_stays_unset_without_progress() -> None:
-    assert advance_completed(None, [w(2)], T0) is None
-    assert advance_completed(None, [], T0) is None
-    assert advance_completed(None, [w(0)], T0) == T0 + H
+    assert advance_completed(None, [w(2)], T0, planned_until=FAR) is None
+    assert advance_completed(None, [], T0, planned_until=FAR) is None
+    assert advance_completed(None, [w(0)], T0, planned_until=FAR) == T0 + H
+
+
+def test_completed_never_passes_planned_until() -> None:
+    assert advance_completed(T0, [w(0), w(1), w(2)], T0, planned_until=T0 + 2 * H) == T0 + 2 * H
+    assert advance_completed(T0, [w(0, 5)], T0, planned_until=T0 + H) == T0 + H  # a window claiming more
+    assert advance_completed(None, [w(0)], T0, planned_until=None) is None  # nothing planned: nothing complete
+    assert advance_completed(T0 + H, [w(1)], T0, planned_until=None) == T0 + H
+    assert advance_completed(T0 + 3 * H, [w(3)], T0, planned_until=T0 + H) == T0 + 3 * H  # never backwards
 
 
 S, P, F, D = "succeeded", "partial", "failed", "duplicate"

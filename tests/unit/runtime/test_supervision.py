@@ -38,7 +38,10 @@ def test_every_app_gets_a_sidecar_with_app_health_checks_and_the_cli_environment
         assert f"--dapr-internal-grpc-port {app['daprInternalGRPCPort']}" in flags
         assert "--enable-app-health-check" in daprd.argv
         assert "--app-health-check-path /healthz" in flags
-        assert f"--config {tmp_path / 's' / 'config.yaml'}" in flags
+        own = tmp_path / "s" / f"config-{app['appID']}.yaml"
+        assert f"--config {own if own.exists() else tmp_path / 's' / 'config.yaml'}" in flags
+        for flag in ("--dapr-listen-addresses", "--dapr-internal-grpc-listen-address", "--metrics-listen-address"):
+            assert f"{flag} 127.0.0.1" in flags  # loopback only
         assert f"--resources-path {tmp_path / 's' / 'components'}" in flags
         the_app = next(s for s in specs if s.name == f"{app['appID']}/app")
         assert the_app.env["APP_ID"] == app["appID"]

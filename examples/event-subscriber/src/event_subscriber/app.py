@@ -1,7 +1,11 @@
-"""Receives domain events, drops repeats by idempotency key, serves them back."""
+"""Receives domain events, drops repeats by idempotency key, serves them back.
+
+With ``APP_API_TOKEN`` set (``headwater up`` sets it), every request but ``/healthz`` must carry
+it as ``dapr-api-token`` (its sidecar sends it), so a forged delivery to the app port is refused."""
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from typing import Any
 
@@ -9,13 +13,14 @@ from fastapi import FastAPI
 
 from headwater.contracts.events import EVENT_MODELS
 from headwater.contracts.topics import INGESTION_EVENTS
+from headwater.edge.service import create_service_app
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
 
 KEEP = 10_000
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="headwater event subscriber")
+    app = create_service_app("event-subscriber", "0.1.0", None, os.environ.get("APP_API_TOKEN") or None)
     seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
     subs = Subscriptions()
 
@@ -33,10 +38,6 @@ def create_app() -> FastAPI:
 
     subs.add(INGESTION_EVENTS, on_event)
     subs.mount(app)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": "event-subscriber"}
 
     @app.get("/events")
     async def events(source: str | None = None, type: str | None = None) -> list[dict[str, Any]]:

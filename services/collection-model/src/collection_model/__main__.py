@@ -4,4 +4,5 @@ from collection_model.settings import Settings
 from headwater.edge.service import serve
 
 if __name__ == "__main__":
-    serve("collection_model.entrypoints.app:create_app", Settings().app_port)
+    settings = Settings()
+    serve("collection_model.entrypoints.app:create_app", settings.app_port, settings.bind_address)

@@ -4,4 +4,5 @@ from headwater.edge.service import serve
 from planner.settings import Settings
 
 if __name__ == "__main__":
-    serve("planner.entrypoints.app:create_app", Settings().app_port)
+    settings = Settings()
+    serve("planner.entrypoints.app:create_app", settings.app_port, settings.bind_address)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ApiClient", "ApiError", "Unreachable", "default_api_url", "default_token"]
+__all__ = ["ApiClient", "ApiError", "Unreachable", "default_api_url", "default_dapr_token", "default_token"]
 
 DEFAULT_API_URL = "http://127.0.0.1:3501/v1.0/invoke/planner/method"
 
@@ -47,6 +47,21 @@ def default_token() -> str | None:
         return None
 
 
+def default_dapr_token() -> str | None:
+    """``DAPR_API_TOKEN``, else the local stack's (``<instance>/tokens.json``, made by ``headwater up``):
+    the sidecar the CLI calls refuses a call without it."""
+    token = os.environ.get("DAPR_API_TOKEN")
+    if token:
+        return token
+    from headwater_ops.runtime.settings import RuntimeSettings  # only for the local default
+    from headwater_ops.runtime.tokens import InstanceTokens
+
+    try:
+        return InstanceTokens(RuntimeSettings().instance_dir / "tokens.json").dapr_api_token
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 def _unavailable_reason(response: httpx.Response) -> str | None:
     """The reason of the planner's own 503 (its store or the scheduler unavailable), or None
     for any other answer (a 503 of the sidecar has no such body)."""
@@ -63,9 +78,18 @@ def _unavailable_reason(response: httpx.Response) -> str | None:
 
 class ApiClient:
     def __init__(
-        self, base_url: str, token: str | None, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        token: str | None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        dapr_token: str | None = None,
     ) -> None:
+        """``token`` is the operator API token (``Authorization: Bearer``); ``dapr_token`` the
+        ``DAPR_API_TOKEN`` of the sidecar ``base_url`` goes through (``dapr-api-token``)."""
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        if dapr_token:
+            headers["dapr-api-token"] = dapr_token
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
         )

@@ -14,7 +14,14 @@ import typer
 import yaml
 from rich.console import Console
 
-from headwater_ops.cli.client import ApiClient, ApiError, Unreachable, default_api_url, default_token
+from headwater_ops.cli.client import (
+    ApiClient,
+    ApiError,
+    Unreachable,
+    default_api_url,
+    default_dapr_token,
+    default_token,
+)
 
 __all__ = ["ApiUrl", "Output", "OutputOpt", "Token", "client", "console", "err", "fail", "handle", "print_data"]
 
@@ -48,7 +55,7 @@ OutputOpt = Annotated[Output, typer.Option("-o", "--output", help="output format
 
 
 def client(api_url: str | None, token: str | None) -> ApiClient:
-    return ApiClient(api_url or default_api_url(), token or default_token())
+    return ApiClient(api_url or default_api_url(), token or default_token(), dapr_token=default_dapr_token())
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:

@@ -14,7 +14,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from headwater_ops.cli.client import ApiClient, default_api_url, default_token
+from headwater_ops.cli.client import ApiClient, default_api_url, default_dapr_token, default_token
 from headwater_ops.cli.common import ApiUrl, Output, OutputOpt, Token, console, fail, handle, print_data
 
 dlq_app = typer.Typer(help="Dead letters of raw-documents.", no_args_is_help=True)
@@ -30,13 +30,17 @@ CONTENT_TYPES = {
 
 def _client_for(app_id: str, api_url: str | None, explicit: str | None, token: str | None) -> ApiClient:
     if explicit:
-        return ApiClient(explicit, token or default_token())
+        return ApiClient(explicit, token or default_token(), dapr_token=default_dapr_token())
     base = api_url or default_api_url()
     if "/invoke/planner/" not in base:
         raise fail(
             f"cannot derive the {app_id} URL from {base}; pass --{'worker' if app_id == 'worker' else 'collector'}-url"
         )
-    return ApiClient(base.replace("/invoke/planner/", f"/invoke/{app_id}/"), token or default_token())
+    return ApiClient(
+        base.replace("/invoke/planner/", f"/invoke/{app_id}/"),
+        token or default_token(),
+        dapr_token=default_dapr_token(),
+    )
 
 
 WorkerUrl = Annotated[str | None, typer.Option("--worker-url", envvar="HEADWATER_WORKER_URL")]

@@ -43,8 +43,9 @@ def demo(
     stack = Stack(RuntimeSettings(), report=lambda m: console.print(f"  {m}"))
     planner = stack.apps()["planner"]
     base = f"{planner.dapr_url}/v1.0/invoke"
-    api = ApiClient(f"{base}/planner/method", stack.api_token())
-    worker = ApiClient(f"{base}/worker/method", stack.api_token())
+    dapr_token = stack.dapr_api_token()
+    api = ApiClient(f"{base}/planner/method", stack.api_token(), dapr_token=dapr_token)
+    worker = ApiClient(f"{base}/worker/method", stack.api_token(), dapr_token=dapr_token)
     try:
         configs = load_source_configs(sorted(folder.glob("*.yaml")))
     except ConfigError as exc:

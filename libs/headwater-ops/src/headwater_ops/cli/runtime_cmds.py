@@ -50,7 +50,7 @@ def setup() -> None:
 
 
 def up() -> None:
-    """Start the scheduler, Redis, PostgreSQL + FerretDB and the apps with `dapr run -f`."""
+    """Start the scheduler, Redis, PostgreSQL + FerretDB, then every app and its sidecar, supervised."""
     try:
         settings = RuntimeSettings()
     except ValueError as exc:  # e.g. HEADWATER_PORT_OFFSET beyond the ephemeral-range limit

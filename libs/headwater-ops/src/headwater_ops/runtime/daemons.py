@@ -116,10 +116,16 @@ class Daemons:
         return self.managed("ferretdb", argv)
 
     def supervisor(self, rt: RuntimeBinaries, run_file: Path, python: str) -> Managed:
-        """Every app and sidecar of the rendered run file, restarted when they exit (``supervisor``)."""
+        """Every app and sidecar of the rendered run file, restarted when they exit (``supervisor``),
+        with the instance's Dapr tokens in their environment."""
         argv = [python, "-m", "headwater_ops.runtime.supervisor", str(run_file), "--daprd", str(rt.daprd)]
         argv += ["--state", str(self.supervisor_state), "--log-dir", str(self.log_dir)]
+        argv += ["--tokens", str(self.tokens_file)]
         return self.managed("supervisor", argv, cwd=self.dir)
+
+    @property
+    def tokens_file(self) -> Path:
+        return self.dir / "tokens.json"
 
     @property
     def supervisor_state(self) -> Path:

@@ -6,6 +6,7 @@ stay the single description of the apps, their components and their configuratio
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ from headwater_ops.runtime.settings import Ports
 __all__ = ["REDIS_TYPES", "AppEndpoint", "app_endpoints", "project_python", "render_instance"]
 
 REDIS_TYPES = {"pubsub.redis", "state.redis", "lock.redis"}
+# on an app's config-<app id>.yaml: allow every key of the instance's development secret store
+# outside the `headwater:` group (the credentials of local sources)
+DEV_SOURCE_SECRETS = "headwater.dev/allow-dev-source-secrets"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,12 @@ class AppEndpoint:
     @property
     def dapr_url(self) -> str:
         return f"http://127.0.0.1:{self.dapr_http_port}"
+
+    @property
+    def invoke_url(self) -> str:
+        """The app's methods through its own sidecar, which adds the app's ``APP_API_TOKEN``
+        (the app refuses a direct call to anything but ``/healthz``); send ``DAPR_API_TOKEN``."""
+        return f"{self.dapr_url}/v1.0/invoke/{self.app_id}/method"
 
 
 def app_endpoints(project: Path, offset: int) -> dict[str, AppEndpoint]:
@@ -71,14 +81,17 @@ def render_instance(
     secrets_file: Path,
     env: dict[str, str],
     resolver: dict[str, str] | None = None,
+    pubsub: dict[str, str] | None = None,
 ) -> Path:
-    """Write the instance's ``components/``, ``config.yaml`` and run file; return the run file.
+    """Write the instance's ``components/``, ``config.yaml`` (and ``config-<app id>.yaml`` for each
+    app with its own configuration in ``deploy/dapr``) and run file; return the run file.
 
-    ``resolver`` overrides keys of the sqlite name resolution's configuration (tests shorten
-    its intervals)."""
+    ``resolver`` overrides keys of the sqlite name resolution's configuration, ``pubsub`` of the
+    pub/sub component's metadata (tests shorten their intervals)."""
     comp_dir = instance_dir / "components"
-    _render_components(project, comp_dir, ports, secrets_file)
-    _render_config(project, instance_dir, resolver or {})
+    _render_components(project, comp_dir, ports, secrets_file, pubsub or {})
+    base = _render_config(project, instance_dir, resolver or {})
+    app_configs = _render_app_configs(project, instance_dir, base, secrets_file)
     run = yaml.safe_load((project / "dapr.yaml").read_text())
     common = run.setdefault("common", {})
     common["resourcesPaths"] = [str(comp_dir)]
@@ -98,23 +111,34 @@ def render_instance(
             metricsPort=ep.metrics_port,
         )
         app["command"] = [python if c.endswith(".venv/bin/python") else c for c in app["command"]]
+        if app["appID"] in app_configs:
+            app["configFilePath"] = str(app_configs[app["appID"]])
     run_file = instance_dir / "dapr.yaml"
     run_file.write_text(yaml.safe_dump(run, sort_keys=False))
     return run_file
 
 
-def _render_components(project: Path, comp_dir: Path, ports: Ports, secrets_file: Path) -> None:
+def _render_components(project: Path, comp_dir: Path, ports: Ports, secrets_file: Path, pubsub: dict[str, str]) -> None:
     comp_dir.mkdir(parents=True, exist_ok=True)
     for old in comp_dir.glob("*.yaml"):
         old.unlink()
     for path in sorted((project / "deploy/dapr/components").glob("*.yaml")):
-        docs = [_render_component(d, ports, secrets_file) for d in yaml.safe_load_all(path.read_text()) if d]
-        (comp_dir / path.name).write_text(yaml.safe_dump_all(docs, sort_keys=False))
+        docs = [_render_component(d, ports, secrets_file, pubsub) for d in yaml.safe_load_all(path.read_text()) if d]
+        # one line per value: `headwater subscribers add` edits the topic scopes line by line
+        (comp_dir / path.name).write_text(yaml.safe_dump_all(docs, sort_keys=False, width=1 << 16))
 
 
-def _render_component(doc: dict[str, Any], ports: Ports, secrets_file: Path) -> dict[str, Any]:
+def _render_component(doc: dict[str, Any], ports: Ports, secrets_file: Path, pubsub: dict[str, str]) -> dict[str, Any]:
     kind = doc.get("spec", {}).get("type")
-    for item in doc.get("spec", {}).get("metadata", []) or []:
+    items = doc.get("spec", {}).get("metadata", []) or []
+    if str(kind).startswith("pubsub.") and pubsub:
+        known = {item["name"] for item in items}
+        items += [{"name": name, "value": value} for name, value in pubsub.items() if name not in known]
+        for item in items:
+            if item["name"] in pubsub:
+                item["value"] = pubsub[item["name"]]
+        doc["spec"]["metadata"] = items
+    for item in items:
         if kind in REDIS_TYPES and item["name"] == "redisHost":
             item["value"] = f"127.0.0.1:{ports.redis}"
         if kind == "secretstores.local.file" and item["name"] == "secretsFile":
@@ -122,10 +146,45 @@ def _render_component(doc: dict[str, Any], ports: Ports, secrets_file: Path) -> 
     return doc
 
 
-def _render_config(project: Path, instance_dir: Path, resolver: dict[str, str]) -> None:
-    config = yaml.safe_load((project / "deploy/dapr/config.yaml").read_text())
+def _render_config(project: Path, instance_dir: Path, resolver: dict[str, str]) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((project / "deploy/dapr/config.yaml").read_text())
     resolution = config["spec"].get("nameResolution", {})
     if resolution.get("component") == "sqlite":
         resolution["configuration"] |= resolver
         resolution["configuration"]["connectionString"] = str(instance_dir / "nameresolution.db")
     (instance_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return config
+
+
+def _render_app_configs(project: Path, instance_dir: Path, base: dict[str, Any], secrets_file: Path) -> dict[str, Path]:
+    """``config-<app id>.yaml`` of every app that has one in ``deploy/dapr``: the shared spec
+    with the app's own keys (its secret scopes) on top; by app id."""
+    for old in instance_dir.glob("config-*.yaml"):
+        old.unlink()
+    rendered: dict[str, Path] = {}
+    for path in sorted((project / "deploy/dapr").glob("config-*.yaml")):
+        own: dict[str, Any] = yaml.safe_load(path.read_text())
+        app_id = path.stem.removeprefix("config-")
+        annotations = (own.get("metadata") or {}).get("annotations") or {}
+        spec = {**base["spec"], **own.get("spec", {})}
+        if str(annotations.get(DEV_SOURCE_SECRETS, "")).lower() == "true":
+            # the sources' development keys; `headwater` and `headwater-*` are the platform's own
+            extra = [n for n in dev_secret_names(secrets_file) if n != "headwater" and not n.startswith("headwater-")]
+            for scope in spec.get("secrets", {}).get("scopes", []):
+                allowed = scope.setdefault("allowedSecrets", [])
+                allowed.extend(k for k in extra if k not in allowed)
+        config = {**base, "metadata": {**base["metadata"], **own.get("metadata", {})}, "spec": spec}
+        target = instance_dir / path.name
+        target.write_text(yaml.safe_dump(config, sort_keys=False))
+        rendered[app_id] = target
+    return rendered
+
+
+def dev_secret_names(secrets_file: Path) -> list[str]:
+    """The secrets ``secretstores.local.file`` with ``multiValued`` makes of a JSON file: its
+    top-level keys (each holding its own keys, as a Kubernetes Secret does), in file order."""
+    try:
+        data = json.loads(secrets_file.read_text() or "{}")
+    except (OSError, ValueError):
+        return []
+    return [str(name) for name in data] if isinstance(data, dict) else []

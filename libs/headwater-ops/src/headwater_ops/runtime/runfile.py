@@ -32,6 +32,10 @@ _DAPRD_FLAGS = {
     "readBufferSize": "--read-buffer-size",
     "appMaxConcurrency": "--app-max-concurrency",
     "apiListenAddresses": "--dapr-listen-addresses",
+    # not keys of the Dapr CLI's run file (which ignores unknown keys and always lets these two
+    # listen on every interface): Headwater's supervisor passes them on
+    "daprInternalGRPCListenAddress": "--dapr-internal-grpc-listen-address",
+    "metricsListenAddress": "--metrics-listen-address",
     "appHealthCheckPath": "--app-health-check-path",
     "appHealthProbeInterval": "--app-health-probe-interval",
     "appHealthProbeTimeout": "--app-health-probe-timeout",

@@ -94,6 +94,9 @@ class RuntimeSettings(BaseSettings):
     name_resolution: dict[str, str] = Field(
         default_factory=dict, description="overrides of the sqlite name resolution's configuration (tests)"
     )
+    pubsub: dict[str, str] = Field(
+        default_factory=dict, description="overrides of the pub/sub component's metadata (fault tests)"
+    )
     mongodb_uri: str | None = Field(default=None, validation_alias=AliasChoices("MONGODB_URI", "HEADWATER_MONGODB_URI"))
 
     @field_validator("port_offset")

@@ -40,6 +40,7 @@ from headwater_ops.runtime.render import AppEndpoint, app_endpoints, project_pyt
 from headwater_ops.runtime.settings import RuntimeSettings, check_port_range
 from headwater_ops.runtime.stack_info import StackInfo
 from headwater_ops.runtime.supervisor import read_state
+from headwater_ops.runtime.tokens import InstanceTokens
 
 __all__ = ["AppEndpoint", "Stack", "StackInfo"]
 
@@ -61,6 +62,7 @@ class Stack:
         self.run_dir = self.daemons.run_dir
         self.log_dir = self.daemons.log_dir
         self.secrets = DevSecrets(self.secrets_file)
+        self.tokens = InstanceTokens(self.daemons.tokens_file)
 
     # ------------------------------------------------------------------ what runs where
     @property
@@ -89,8 +91,8 @@ class Stack:
     def render(self, extra_env: dict[str, str] | None = None) -> Path:
         """Write the instance's components, configuration and run file; return the run file."""
         env = {**self._app_env(), **(extra_env or {})}
-        resolver = self.settings.name_resolution
-        return render_instance(self.settings.project, self.dir, self.ports, self.secrets_file, env, resolver)
+        resolver, pubsub = self.settings.name_resolution, self.settings.pubsub
+        return render_instance(self.settings.project, self.dir, self.ports, self.secrets_file, env, resolver, pubsub)
 
     def _app_env(self) -> dict[str, str]:
         env = {
@@ -120,12 +122,17 @@ class Stack:
             logs=logs,
             runtime_source=rt.source if rt else "",
             secrets_file=self.secrets_file,
+            dapr_api_token=self.dapr_api_token(),
         )
 
     # ------------------------------------------------------------------ secrets
     def api_token(self) -> str:
         """The planner API token of the development secret store (generated on first use)."""
         return self.secrets.api_token()
+
+    def dapr_api_token(self) -> str | None:
+        """The instance's ``DAPR_API_TOKEN`` (every sidecar requires it), once ``up`` created it."""
+        return self.tokens.dapr_api_token
 
     def write_secrets(self, new: dict[str, Any]) -> None:
         """Merge ``new`` into the development secret store (daprd reads it when it starts)."""
@@ -142,6 +149,7 @@ class Stack:
         self.down(quiet=True)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.secrets.ensure()
+        self.tokens.ensure()
         check_port_range(self._ports_needed())
         check_ports_free(self._ports_needed())
         self._start_infrastructure(rt)

@@ -23,3 +23,9 @@ class StackInfo:
     logs: dict[str, Path] = field(default_factory=dict)
     runtime_source: str = ""
     secrets_file: Path | None = None
+    dapr_api_token: str | None = field(default=None, repr=False)
+    """every sidecar requires it as ``dapr-api-token`` (``<instance>/tokens.json``)"""
+
+    def dapr_headers(self) -> dict[str, str]:
+        """The header a call to any of the instance's sidecars needs."""
+        return {"dapr-api-token": self.dapr_api_token} if self.dapr_api_token else {}

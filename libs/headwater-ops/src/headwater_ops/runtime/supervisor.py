@@ -5,6 +5,8 @@ It starts each app's daprd and the app (``runfile``), each in a session of its o
 exits (a crash, ``kill -9``, ``Host registration lost``) it logs the exit and starts it again
 after a backoff (``restarts.RestartPolicy``). Its state — pid, restarts, last exit code and
 time of every process — is written to ``run/supervisor.json`` for ``headwater status``.
+With ``--tokens`` (``headwater up`` passes the instance's ``tokens.json``) every daprd and app
+gets ``DAPR_API_TOKEN`` and ``APP_API_TOKEN`` in its environment, never on a command line.
 SIGTERM or SIGINT stops every child (SIGTERM, SIGKILL after a grace period) before it exits,
 so ``headwater down`` leaves nothing behind; children carry the instance marker, so even a
 killed supervisor's children are found by ``procs.sweep``.
@@ -20,14 +22,15 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from headwater_ops.runtime.restarts import RestartPolicy, RestartRecord
 from headwater_ops.runtime.runfile import ProcessSpec, read_run_file
+from headwater_ops.runtime.tokens import InstanceTokens
 
-__all__ = ["Child", "Supervisor", "main", "read_state"]
+__all__ = ["Child", "Supervisor", "children_of", "main", "read_state"]
 
 
 @dataclass
@@ -166,20 +169,35 @@ def _say(message: str) -> None:
     print(f"{_stamp(time.time())} supervisor: {message}", flush=True)
 
 
+def children_of(
+    run_file: Path, daprd: Path, log_dir: Path, policy: RestartPolicy, tokens_file: Path | None = None
+) -> list[Child]:
+    """Every process of ``run_file``, with the tokens of ``tokens_file`` in its environment."""
+    tokens = InstanceTokens(tokens_file).env() if tokens_file else {}
+    return [
+        Child(
+            replace(spec, env={**spec.env, **tokens}), log_dir / f"{spec.app_id}.{spec.role}.log", RestartRecord(policy)
+        )
+        for spec in read_run_file(run_file, daprd)
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("run_file", type=Path)
     parser.add_argument("--daprd", type=Path, required=True)
     parser.add_argument("--state", type=Path, required=True, help="where to write the state (JSON)")
     parser.add_argument("--log-dir", type=Path, required=True, help="one log per process: <app>.<role>.log")
+    parser.add_argument(
+        "--tokens",
+        type=Path,
+        help="the instance's tokens.json: DAPR_API_TOKEN and APP_API_TOKEN for every daprd and app",
+    )
     parser.add_argument("--initial-delay", type=float, default=RestartPolicy.initial)
     parser.add_argument("--max-delay", type=float, default=RestartPolicy.max_delay)
     args = parser.parse_args(argv)
     policy = RestartPolicy(initial=args.initial_delay, max_delay=args.max_delay)
-    children = [
-        Child(spec, args.log_dir / f"{spec.app_id}.{spec.role}.log", RestartRecord(policy))
-        for spec in read_run_file(args.run_file, args.daprd)
-    ]
+    children = children_of(args.run_file, args.daprd, args.log_dir, policy, args.tokens)
     supervisor = Supervisor(children, args.state)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     signal.signal(signal.SIGINT, supervisor.request_stop)

@@ -32,7 +32,7 @@ class ApiTokenProvider:
         if self._cached and time.monotonic() - self._cached[0] < self._ttl:
             return self._cached[1]
         try:
-            value = (await self._sidecar.get_secret(SECRET_STORE, API_TOKEN_SECRET)).get(API_TOKEN_SECRET)
+            value = await self._sidecar.secret_value(SECRET_STORE, API_TOKEN_SECRET)
         except DaprError:
             value = None
         secrets.register(value)

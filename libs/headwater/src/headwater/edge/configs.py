@@ -29,8 +29,7 @@ class PlannerConfigClient:
 
     async def _auth(self) -> dict[str, str]:
         if not self._token:
-            found = await self._sidecar.get_secret(SECRET_STORE, API_TOKEN_SECRET)
-            self._token = found.get(API_TOKEN_SECRET)
+            self._token = await self._sidecar.secret_value(SECRET_STORE, API_TOKEN_SECRET)
             secrets.register(self._token)
         return {"authorization": f"Bearer {self._token}"}
 

@@ -45,11 +45,12 @@ def create_service_app(name: str, version: str, lifespan: Any, app_api_token: st
     return app
 
 
-def serve(factory: str, port: int) -> None:
-    """Run an app factory with uvicorn on loopback (``python -m <service>`` under ``dapr run``)."""
+def serve(factory: str, port: int, host: str = "127.0.0.1") -> None:
+    """Run an app factory with uvicorn (``python -m <service>`` under ``dapr run``): on loopback
+    unless a container sets ``HEADWATER_BIND_ADDRESS`` (``ServiceSettings.bind_address``)."""
     import uvicorn
 
-    uvicorn.run(factory, factory=True, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(factory, factory=True, host=host, port=port, log_level="warning", access_log=False)
 
 
 class SystemClock:

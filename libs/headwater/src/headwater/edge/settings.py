@@ -15,6 +15,11 @@ class ServiceSettings(BaseSettings):
 
     app_id: str = Field(default="headwater", validation_alias=AliasChoices("APP_ID", "HEADWATER_APP_ID"))
     app_port: int = Field(default=8100, validation_alias=AliasChoices("APP_PORT", "HEADWATER_APP_PORT"))
+    bind_address: str = Field(
+        default="127.0.0.1",
+        description="where the app listens: loopback locally (only its sidecar calls it), 0.0.0.0 in a "
+        "container so that kubelet probes on the pod IP reach it (HEADWATER_BIND_ADDRESS)",
+    )
     dapr_http_port: int = Field(default=3500, validation_alias=AliasChoices("DAPR_HTTP_PORT"))
     dapr_api_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DAPR_API_TOKEN"))
     app_api_token: SecretStr | None = Field(

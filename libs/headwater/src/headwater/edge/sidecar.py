@@ -110,6 +110,16 @@ class DaprSidecar:
         response = await self._call("GET", f"/v1.0/secrets/{store}/{key}", f"secret {store}/{key!r}")
         return dict(response.json())
 
+    async def secret_value(self, store: str, ref: str) -> str | None:
+        """The value ``ref`` names, ``<secret>:<key>`` (or a bare ``<secret>`` holding one key):
+        one scheme in every store — a Kubernetes Secret and its key, a vault path and field, the
+        local file store's two JSON levels (``multiValued``). ``None`` when the key is absent."""
+        name, _, field = ref.partition(":")
+        found = await self.get_secret(store, name)
+        if field:
+            return found.get(field)
+        return found.get(name) if name in found else (next(iter(found.values())) if len(found) == 1 else None)
+
     async def schedule_job(self, name: str, job: dict[str, Any]) -> None:
         await self._call("POST", f"/v1.0/jobs/{name}", f"schedule job {name}", json=job)
 

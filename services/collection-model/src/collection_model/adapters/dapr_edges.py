@@ -22,20 +22,21 @@ TEXT_TYPES = ("text/", "application/json", "application/x-ndjson", "application/
 
 
 class DaprSecretProvider:
-    """Reads a secret at use time; its value is registered with the log masker, never kept."""
+    """Reads a secret at use time (``<secret>:<key>``, ``DaprSidecar.secret_value``); its value
+    is registered with the log masker, never kept."""
 
     def __init__(self, sidecar: DaprSidecar) -> None:
         self._sidecar = sidecar
 
     async def get_secret(self, store: str, key: str) -> str:
         try:
-            found = await self._sidecar.get_secret(store, key)
+            value = await self._sidecar.secret_value(store, key)
         except DaprError as exc:
             raise LookupError(f"secret {key!r} not readable from store {store!r} (HTTP {exc.status})") from None
-        if key not in found or not found[key]:
+        if not value:
             raise LookupError(f"secret {key!r} is empty in store {store!r}")
-        secrets.register(found[key])
-        return found[key]
+        secrets.register(value)
+        return value
 
 
 class DaprDocumentPublisher:

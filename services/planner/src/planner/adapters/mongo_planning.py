@@ -1,9 +1,9 @@
 """MongoDB adapter for source state: watermarks, lease, incremental cursor, scheduled tick.
 
 All writes are single-document and safe to repeat: the lease and the tick claim are one atomic
-conditional write each; ``completed_until`` and the incremental ``cursor`` only move forward
-through a conditional update; completed windows are keyed by the deterministic task id.
-(Runs: ``mongo_runs``; task reports: ``mongo_ledger``.)
+conditional write each; ``completed_until`` (never past ``planned_until``) and the incremental
+``cursor`` only move forward through a conditional update; completed windows are keyed by the
+deterministic task id. (Runs: ``mongo_runs``; task reports: ``mongo_ledger``.)
 """
 
 from __future__ import annotations
@@ -102,8 +102,9 @@ class MongoStateRepository:
         return [w for doc in await cursor.to_list() if (w := window_from_doc(doc)) is not None]
 
     async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
+        forward = {"$or": [{"completed_until": None}, {"completed_until": {"$lt": value}}]}
         result = await self._state.update_one(
-            {"_id": source_id, "$or": [{"completed_until": None}, {"completed_until": {"$lt": value}}]},
+            {"_id": source_id, "planned_until": {"$gte": value}, **forward},
             {"$set": {"completed_until": value}},
         )
         return result.modified_count == 1

@@ -28,7 +28,11 @@ class RunStatus(StrEnum):
 
 
 def advance_completed(
-    completed_until: datetime | None, succeeded: Iterable[TimeWindow], origin: datetime
+    completed_until: datetime | None,
+    succeeded: Iterable[TimeWindow],
+    origin: datetime,
+    *,
+    planned_until: datetime | None,
 ) -> datetime | None:
     """``completed_until`` after the ``succeeded`` windows (in any order, repeats allowed).
 
@@ -36,13 +40,20 @@ def advance_completed(
     long as each one begins at or before the mark reached so far; the first gap stops it.
     Windows wholly behind the mark are ignored, so it never moves backwards. It stays
     ``None`` while nothing contiguous to ``origin`` has succeeded.
+
+    It never passes ``planned_until``: only what planning published can be complete, so a
+    window beyond it (a backfill's, or one a forged report claims) waits until planning gets
+    there; with nothing planned yet (``None``) it does not move at all.
     """
+    if planned_until is None:
+        return completed_until
     mark = origin if completed_until is None else completed_until
     for window in sorted(succeeded, key=lambda w: (w.start, w.end)):
         if window.start > mark:
             break  # a gap: the missing window holds the mark back
         mark = max(mark, window.end)
-    if completed_until is None and mark == origin:
+    mark = min(mark, planned_until if completed_until is None else max(planned_until, completed_until))
+    if completed_until is None and mark <= origin:
         return None
     return mark
 

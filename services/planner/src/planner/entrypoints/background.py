@@ -2,7 +2,8 @@
 
 ``sweep_forever`` runs ``Sweeper.sweep`` every ``sweep_interval`` seconds in the lifespan
 (overdue runs, pending job deletions); a failing pass is logged and the next one tries again.
-``record_holding`` records a task result, holding the delivery while the store is
+``record_holding`` records a task result (``DROP`` for one the planner refuses: it goes to
+the dead-letter topic; the service layer logged why), holding the delivery while the store is
 unavailable (retrying with backoff for up to ``store_hold`` seconds) before answering RETRY:
 time held in the app is not counted by Dapr's inbound retries, so a store outage of that
 length does not spend the message's way to the dead-letter topic.
@@ -19,7 +20,7 @@ import structlog
 from headwater.contracts.messages import TaskResult
 from headwater.edge.subscriptions import Outcome
 from planner.bootstrap import Container
-from planner.service_layer.errors import StoreUnavailable
+from planner.service_layer.errors import Refused, StoreUnavailable
 
 __all__ = ["record_holding", "sweeping"]
 
@@ -27,13 +28,16 @@ log = structlog.get_logger(__name__)
 
 
 async def record_holding(container: Container, result: TaskResult, hold: float) -> Outcome:
-    """Record ``result``; ``RETRY`` when the store stayed unavailable for ``hold`` seconds."""
+    """Record ``result``; ``DROP`` when it is refused, ``RETRY`` when the store stayed
+    unavailable for ``hold`` seconds."""
     loop = asyncio.get_running_loop()
     deadline, wait = loop.time() + hold, 0.5
     while True:
         try:
             await container.results.on_result(result)
             return Outcome.SUCCESS
+        except Refused:
+            return Outcome.DROP
         except StoreUnavailable as exc:
             if loop.time() + wait > deadline:
                 log.warning("store unavailable: task result RETRY", task_id=result.task_id, error=str(exc))

@@ -16,10 +16,13 @@ anything else               a bug                                         500
 
 Outside the HTTP API: a job trigger that fails to plan answers 500, and Dapr retries it per
 the job's failure policy (the next scheduled trigger plans whatever is still due); unknown,
-deleted, disabled and outdated triggers are acknowledged, never failed. A task result that
-cannot be parsed is dead-lettered (``DROP``); an exception while recording one is retried
-(``RETRY``, then the dead-letter topic ``task-results.dlq``); while the store is unavailable the
-delivery is held in the app for a while (not counted by Dapr's retries) before ``RETRY``.
+deleted, disabled, outdated and unregistered triggers are acknowledged, never failed (none of
+them plans). A task result that cannot be parsed, or that the planner did not ask for
+(``Refused``: an unknown run or task, a task never published, another window; see
+``domain.reports``), is dead-lettered (``DROP``) and logged with its reason, never applied;
+an exception while recording one is retried (``RETRY``, then the dead-letter topic
+``task-results.dlq``); while the store is unavailable the delivery is held in the app for a
+while (not counted by Dapr's retries) before ``RETRY``.
 A report lost anyway is covered by the run timeout: the run is closed as failed, its windows
 are retried.
 """
@@ -32,6 +35,7 @@ __all__ = [
     "Invalid",
     "NotFound",
     "PlannerError",
+    "Refused",
     "SchedulerUnavailable",
     "StoreUnavailable",
     "Unavailable",
@@ -56,6 +60,10 @@ class Conflict(PlannerError):
 
 class ConcurrentUpdateError(Conflict):
     """Another apply of the same source won the race; the caller may retry."""
+
+
+class Refused(PlannerError):
+    """A task report the planner did not ask for; ``str()`` is the reason (no report content)."""
 
 
 class Unavailable(PlannerError):

@@ -14,6 +14,7 @@ class TriggerOutcome(StrEnum):
     SKIPPED = "skipped"
     COALESCED = "coalesced"  # a catch-up or repeated firing of a tick already planned
     UNKNOWN_JOB = "unknown_job"
+    UNREGISTERED_JOB = "unregistered_job"  # no live ``jobs`` entry: the planner did not register it
     SOURCE_DELETED = "source_deleted"
     SOURCE_DISABLED = "source_disabled"
     OUTDATED = "outdated"

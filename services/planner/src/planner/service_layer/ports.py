@@ -146,7 +146,8 @@ class StateRepository(Protocol):
     async def done_windows_from(self, source_id: str, start: datetime) -> list[TimeWindow]: ...
 
     async def advance_completed_until(self, source_id: str, value: datetime) -> bool:
-        """Move ``completed_until`` forward to ``value``; never backwards (atomic, conditional)."""
+        """Move ``completed_until`` forward to ``value``; never backwards, never past
+        ``planned_until`` (atomic, conditional); False when it did not move."""
         ...
 
     async def advance_cursor(self, source_id: str, cursor: StoredCursor) -> bool:

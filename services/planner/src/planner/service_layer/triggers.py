@@ -23,7 +23,8 @@ log = structlog.get_logger(__name__)
 class TriggerService:
     """Job triggers that can no longer do anything useful are acknowledged and logged, never
     failed: a failure would only make Dapr retry them. A trigger for a deleted source deletes
-    its job; the firings of a catch-up burst coalesce into one planning (``domain.ticks``)."""
+    its job; only a job the planner registered (its live ``jobs`` entry) plans; the firings of
+    a catch-up burst coalesce into one planning (``domain.ticks``)."""
 
     def __init__(
         self,
@@ -55,9 +56,22 @@ class TriggerService:
         if not source.enabled:
             log.info("trigger for a disabled source acknowledged", source_id=source_id)
             return TriggerResult(TriggerOutcome.SOURCE_DISABLED, source_id)
+        refused = await self._unregistered(source_id, name, data)
+        return refused if refused is not None else await self._scheduled(source)
+
+    async def _unregistered(self, source_id: str, name: str, data: dict[str, Any] | None) -> TriggerResult | None:
+        """Why a trigger of ``source_id``'s job plans nothing: the planner holds no live ``jobs``
+        entry for it (never registered, or being deleted), the job data names another source,
+        or an older config version than the registered one (a replaced job); None when it plans."""
         registered = await self._jobs.get(source_id)
-        sent_version = int((data or {}).get("config_version", 0) or 0)
-        if registered is not None and sent_version and sent_version < registered.config_version:
+        if registered is None or registered.pending_delete:
+            log.warning("trigger of a job the planner did not register acknowledged", source_id=source_id, job=name)
+            return TriggerResult(TriggerOutcome.UNREGISTERED_JOB, source_id, detail=name)
+        if (data or {}).get("source_id", source_id) != source_id:
+            log.warning("trigger whose job data names another source acknowledged", source_id=source_id, job=name)
+            return TriggerResult(TriggerOutcome.UNREGISTERED_JOB, source_id, detail=name)
+        sent_version = _config_version(data)
+        if sent_version and sent_version < registered.config_version:
             log.info(
                 "trigger of a replaced job acknowledged",
                 source_id=source_id,
@@ -65,7 +79,7 @@ class TriggerService:
                 registered_version=registered.config_version,
             )
             return TriggerResult(TriggerOutcome.OUTDATED, source_id)
-        return await self._scheduled(source)
+        return None
 
     async def _scheduled(self, source: StoredSource) -> TriggerResult:
         """Claim the tick, plan it, and give the tick back when planning failed (so Dapr's
@@ -101,3 +115,11 @@ class TriggerService:
         if source is None:
             raise NotFound(f"source {source_id!r} not found")
         return source
+
+
+def _config_version(data: dict[str, Any] | None) -> int:
+    """The config version the job data carries (0 when it carries none, or no number)."""
+    try:
+        return int((data or {}).get("config_version", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
