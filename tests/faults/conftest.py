@@ -36,15 +36,11 @@ from headwater_ops.runtime.stack import Stack, StackInfo
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))  # integration_support: cli, until, FakeApi
 sys.path.insert(0, str(Path(__file__).parent))  # fault_support: Faults
-from fault_support import Faults
+from fault_support import PUBSUB_OVERRIDES, Faults
 
 TEST_SECRETS = {"smoke": {"api_key": "smoke-secret-value-42"}, "e2e": {"api_key": "e2e-Key-7f3a9c21d4"}}
 NAME_RESOLUTION_EXPIRY = "2s"  # a registration row not renewed for 2 s is not resolved any more
 NAME_RESOLUTION_CLEANUP = "10s"  # the committed configuration's cleanup, if it has one, compressed
-# Redis redelivers a message that was read but not acknowledged (its reader was killed) once it
-# has been pending processingTimeout, checked every redeliverInterval: 60 s / 30 s committed,
-# compressed here so that each fault settles in ~20 s instead of ~75 s (the same mechanism)
-PUBSUB_OVERRIDES = {"processingTimeout": "15s", "redeliverInterval": "5s"}
 
 
 def _name_resolution_overrides() -> dict[str, str]:

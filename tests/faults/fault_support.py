@@ -14,17 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from headwater_ops.runtime import postgres
 from headwater_ops.runtime.binaries import resolve_runtime
 from headwater_ops.runtime.daemons import Daemons
-from headwater_ops.runtime.procs import port_open, redis_server_pids, wait_until
+from headwater_ops.runtime.procs import answers, port_open, redis_server_pids, wait_until
 from headwater_ops.runtime.stack import Stack
 
-__all__ = ["RECOVERY_TIMEOUT", "Faults", "push_source"]
+__all__ = ["PUBSUB_OVERRIDES", "RECOVERY_TIMEOUT", "Faults", "push_source"]
 
 RECOVERY_TIMEOUT = 60.0
+# Redis redelivers a message that was read but not acknowledged (its reader was killed) once it
+# has been pending processingTimeout, checked every redeliverInterval: 60 s / 30 s committed,
+# compressed on the fault stacks so that each fault settles in ~20 s instead of ~75 s (the same
+# mechanism)
+PUBSUB_OVERRIDES = {"processingTimeout": "15s", "redeliverInterval": "5s"}
 
 
 def push_source(sid: str) -> str:
@@ -69,7 +72,7 @@ class Faults:
 
         def back() -> bool:
             with contextlib.suppress(LookupError):
-                return self.pid(app_id, role) != old_pid and _answers(*health)
+                return self.pid(app_id, role) != old_pid and answers(*health)
             return False
 
         if not wait_until(back, timeout):
@@ -87,10 +90,10 @@ class Faults:
             raise AssertionError(f"{app_id}'s sidecar did not mark its app unhealthy within {timeout:.0f}s")
 
     def app_answers(self, app_id: str) -> bool:
-        return _answers(f"{self.stack.apps()[app_id].app_url}/healthz", 200)
+        return answers(f"{self.stack.apps()[app_id].app_url}/healthz", 200)
 
     def sidecar_healthy(self, app_id: str) -> bool:
-        return _answers(f"{self.stack.apps()[app_id].dapr_url}/v1.0/healthz", 204)
+        return answers(f"{self.stack.apps()[app_id].dapr_url}/v1.0/healthz", 204)
 
     def supervised(self, app_id: str, role: str = "app") -> dict[str, Any]:
         """The supervisor's record of one process: restarts, last exit code and time."""
@@ -162,7 +165,7 @@ class Faults:
         scheduler = self.stack.daemons.scheduler(self._rt)
         scheduler.start()
         url = f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz"
-        scheduler.wait_ready(lambda: _answers(url, 200), 60, "scheduler /healthz")
+        scheduler.wait_ready(lambda: answers(url, 200), 60, "scheduler /healthz")
 
     @contextlib.contextmanager
     def scheduler_down(self) -> Iterator[None]:
@@ -171,13 +174,6 @@ class Faults:
             yield
         finally:
             self.start_scheduler()
-
-
-def _answers(url: str, status: int) -> bool:
-    try:
-        return httpx.get(url, timeout=2.0).status_code == status
-    except httpx.HTTPError:
-        return False
 
 
 def _zombie(pid: int) -> bool:

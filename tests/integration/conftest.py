@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -28,15 +29,27 @@ from headwater_ops.runtime.stack import Stack, StackInfo
 
 sys.path.insert(0, str(Path(__file__).parent))  # integration_support beside the tests
 
+from otlp_receiver import OtlpReceiver  # type: ignore[import-not-found]
+
+# test_secret_canary: a new key per session (with characters a URL encodes), in a secret collection-model
+# may already read, so the security probes' scopes stay as they are; the test reads it back from secrets.json
+SECRET_CANARY = f"cnry-{uuid.uuid4().hex[:16]}+{uuid.uuid4().hex[:16]}/="
 TEST_SECRETS = {
     "smoke": {"api_key": "smoke-secret-value-42"},
-    "e2e": {"api_key": "e2e-Key-7f3a9c21d4"},
+    "e2e": {"api_key": "e2e-Key-7f3a9c21d4", "canary_key": SECRET_CANARY},
     "headwater-canary": {"value": "no-app-may-read-this-3c1e"},  # test_security_probes: readable by none
 }
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def otlp() -> Iterator[OtlpReceiver]:
+    """Where the session stack's services export their spans (test_observability reads them)."""
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def stack(otlp: OtlpReceiver) -> Iterator[Stack]:
     settings = RuntimeSettings(
         instance=os.environ.get("HEADWATER_TEST_INSTANCE", "test"),
         port_offset=int(os.environ.get("HEADWATER_TEST_PORT_OFFSET", "1000")),
@@ -48,7 +61,7 @@ def stack() -> Iterator[Stack]:
     shutil.rmtree(settings.instance_dir, ignore_errors=True)
     stack.write_secrets(TEST_SECRETS)  # local.file reads the file once, when daprd starts
     try:
-        stack.up()
+        stack.up(extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.url, "OTEL_BSP_SCHEDULE_DELAY": "500"})
     except (RuntimeNotFoundError, PostgresError, StartError, PortInUseError) as exc:
         stack.down(quiet=True)
         pytest.fail(f"the real runtime could not start: {exc}\nRun `make setup` first (see README).", pytrace=False)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from headwater_ops.runtime.binaries import resolve_runtime
+from headwater_ops.runtime.sentry import trust_anchors
 from headwater_ops.runtime.stack import Stack
 
 __all__ = ["ExtraApp"]
@@ -41,6 +42,7 @@ class ExtraApp:
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
     health_path: str | None = "/healthz"
+    config: str = "config.yaml"  # the instance's rendered configuration it runs with (access control)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def port(self, base: int) -> int:
@@ -60,7 +62,8 @@ class ExtraApp:
         return [
             str(daprd),
             *("--app-id", self.app_id, "--app-port", str(self.app_port)),
-            *("--resources-path", str(instance / "components"), "--config", str(instance / "config.yaml")),
+            *("--resources-path", str(instance / "components"), "--config", str(instance / self.config)),
+            *("--enable-mtls", "--sentry-address", f"127.0.0.1:{self.stack.ports.sentry}"),
             *("--dapr-http-port", str(self.port(3550)), "--dapr-grpc-port", str(self.port(3560))),
             *("--dapr-internal-grpc-port", str(self.port(3570)), "--metrics-port", str(self.port(9250))),
             *("--dapr-listen-addresses", "127.0.0.1", "--app-channel-address", "127.0.0.1"),
@@ -72,6 +75,7 @@ class ExtraApp:
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "APP_PORT": str(self.app_port), "PORT": str(self.app_port)}
         env["DAPR_HTTP_PORT"] = str(self.port(3550))
+        env["DAPR_TRUST_ANCHORS"] = trust_anchors(self.stack.settings.instance_dir).read_text()  # the stack's Sentry
         for role, argv in (("app", self.command), ("daprd", self.daprd_argv())):
             out = (logs / f"{self.app_id}.{role}.log").open("ab")
             self.procs.append(

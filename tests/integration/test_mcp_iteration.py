@@ -21,12 +21,13 @@ from headwater_ops.runtime.stack import Stack, StackInfo
 pytestmark = pytest.mark.integration
 SERVER = str(Path(__file__).with_name("mcp_test_server.py"))
 MODES = {"mcp-sse": "false", "mcp-json": "true"}  # app id -> MCP_STATELESS
+MCP_CONFIG = "config-plantation-mcp.yaml"  # an MCP server's access control: collection-model may call /mcp
 
 
 @pytest.fixture(scope="module")
 def mcp_servers(stack: Stack) -> Iterator[dict[str, ExtraApp]]:
     apps = {
-        app_id: ExtraApp(stack, app_id, slot, [sys.executable, SERVER], {"MCP_STATELESS": stateless})
+        app_id: ExtraApp(stack, app_id, slot, [sys.executable, SERVER], {"MCP_STATELESS": stateless}, config=MCP_CONFIG)
         for slot, (app_id, stateless) in enumerate(MODES.items())
     }
     for app in apps.values():

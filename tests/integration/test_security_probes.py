@@ -170,11 +170,42 @@ async def test_only_the_scoped_apps_may_publish_each_topic(runtime: StackInfo, h
         assert other.status_code >= 400
 
 
-async def test_item_4_access_control_between_apps_is_still_open(runtime: StackInfo, http: httpx.AsyncClient) -> None:
-    """Not asserted: recorded so the table shows what item 4 (ACL with mTLS identities) must close."""
-    ep = runtime.apps["event-subscriber"]
-    response = await http.post(f"{ep.dapr_url}/v1.0/invoke/planner/method/job/source-forged", json={})
-    record("event-subscriber sidecar: invoke planner /job/source-forged", f"{_status(response)} (item 4)", False)
+# (caller, callee, verb, method, allowed): Dapr access control on mTLS identities from the
+# instance's Sentry (deploy/dapr/config*.yaml); every call the code makes is allowed, others not
+INVOCATIONS = [
+    ("event-subscriber", "planner", "POST", "job/source-forged", False),
+    ("event-subscriber", "planner", "GET", "api/v1/sources", False),
+    ("plantation-mcp", "planner", "POST", "api/v1/sources/x/trigger", False),
+    ("worker", "planner", "PUT", "api/v1/sources/x", False),
+    ("worker", "planner", "POST", "job/source-x", False),
+    ("collection-model", "planner", "DELETE", "api/v1/sources/x", False),
+    ("collection-model", "worker", "GET", "api/v1/summary", False),
+    ("worker", "collection-model", "POST", "api/v1/sources/x/uploads", False),
+    ("plantation-mcp", "worker", "POST", "api/v1/dead-letters/replay", False),
+    ("worker", "plantation-mcp", "POST", "mcp", False),
+    ("planner", "event-subscriber", "GET", "events", False),
+    ("collection-model", "planner", "GET", "api/v1/sources/x", True),
+    ("worker", "planner", "GET", "api/v1/sources/x", True),
+    ("planner", "worker", "GET", "api/v1/summary", True),
+    ("planner", "collection-model", "POST", "api/v1/sources/x/uploads", True),
+    ("collection-model", "plantation-mcp", "POST", "mcp", True),
+]
+
+
+def _acl_denied(response: httpx.Response) -> bool:
+    return response.status_code == 403 and "access control policy has denied" in response.text
+
+
+async def test_access_control_lets_each_app_call_only_what_the_code_needs(
+    runtime: StackInfo, http: httpx.AsyncClient
+) -> None:
+    for caller, callee, verb, method, allowed in INVOCATIONS:
+        url = f"{runtime.apps[caller].dapr_url}/v1.0/invoke/{callee}/method/{method}"
+        response = await http.request(verb, url, json={})
+        denied = _acl_denied(response)
+        probe = f"{caller} sidecar: invoke {callee} {verb} /{method}"
+        record(probe, f"{_status(response)}{' (access control)' if denied else ''}", denied or allowed)
+        assert denied != allowed, (probe, response.status_code, response.text[:300])
 
 
 def _host_addresses() -> list[str]:

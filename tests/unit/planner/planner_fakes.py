@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus, Time
 from planner.bootstrap import Adapters, Container, build
 from planner.domain.cursor import StoredCursor, is_newer
 from planner.domain.jobs import RegisteredJob
+from planner.domain.progress import StoredReport
 from planner.domain.retries import WindowRetry, WindowState
 from planner.domain.runs import NO_REPORT, OPEN, Run, SourceState, missing_tasks, run_error
 from planner.domain.sources import StoredSource
@@ -277,6 +279,7 @@ class FakeLedger:
     def __init__(self) -> None:
         self.tasks: dict[tuple[str, str | None], _Progress] = {}  # (task id, run id) -> progress
         self.seen: set[tuple[Any, ...]] = set()  # the reports, as MongoTaskLedger's set keeps them
+        self.stored: dict[tuple[Any, ...], StoredReport] = {}  # with their counts, for run_reports
 
     async def record(self, result: TaskResult) -> _Progress:
         p = self.tasks.setdefault((result.task_id, result.run_id), _Progress(result.source_id, result.run_id))
@@ -296,6 +299,9 @@ class FakeLedger:
         if report in self.seen:
             return copy.deepcopy(p)
         self.seen.add(report)
+        self.stored[report] = StoredReport(
+            result.task_id, result.reporter, result.status.value, datetime.now(UTC), key, dict(result.counts)
+        )
         if result.error:
             p.errors.append(result.error)
         if result.reporter == "collection-model":
@@ -308,6 +314,9 @@ class FakeLedger:
             if result.cursor is not None:
                 p.cursors.append(result.cursor)
         return copy.deepcopy(p)
+
+    async def run_reports(self, run_id: str, task_ids: Sequence[str]) -> list[StoredReport]:
+        return [r for (task, run, *_), r in self.stored.items() if run == run_id and task in task_ids]
 
 
 class FakeRetries:
@@ -345,12 +354,16 @@ class FakeMetrics:
 
     def __init__(self) -> None:
         self.counts: dict[Any, int] = {}
+        self.observed: list[tuple[str, float, dict[str, str]]] = []
 
     def count(self, name: str, amount: int, **attributes: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount
         for key, value in attributes.items():
             pair = (name, f"{key}={value}")
             self.counts[pair] = self.counts.get(pair, 0) + amount
+
+    def observe(self, name: str, seconds: float, **attributes: str) -> None:
+        self.observed.append((name, seconds, attributes))
 
 
 class FakeTokens:

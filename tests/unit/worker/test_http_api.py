@@ -180,6 +180,8 @@ async def test_summary_counts_documents_records_and_rejected_rows_per_source(api
                 "headwater.worker.documents_duplicate": 1,
                 "headwater.worker.documents_failed": 1,
                 "headwater.worker.documents_stored": 1,
+                "headwater.worker.records_created": 2,
+                "headwater.worker.rows_rejected": 2,
             },
         }
     )

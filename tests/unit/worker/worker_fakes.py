@@ -225,9 +225,13 @@ class Metrics:
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+        self.observed: list[tuple[str, float, dict[str, str]]] = []
 
     def count(self, name: str, amount: int, **attributes: str) -> None:
         self.counts[(name, tuple(sorted(attributes.items())))] += amount
+
+    def observe(self, name: str, seconds: float, **attributes: str) -> None:
+        self.observed.append((name, seconds, attributes))
 
     def total(self, name: str) -> int:
         return sum(n for (counted, _), n in self.counts.items() if counted == name)

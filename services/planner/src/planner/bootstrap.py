@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.service import SystemClock, sidecar_and_database
+from headwater.telemetry import Gauge
 from planner.adapters.dapr_jobs import DaprJobsClient
 from planner.adapters.dapr_publisher import DaprWorkPublisher
 from planner.adapters.mongo_indexes import ensure_indexes
 from planner.adapters.mongo_planning import MongoRunRepository, MongoStateRepository, MongoTaskLedger
 from planner.adapters.mongo_retries import MongoRetryRepository
 from planner.adapters.mongo_sources import MongoJobRegistry, MongoSourceRepository
+from planner.adapters.mongo_watermark_lag import MongoWatermarkLag
 from planner.adapters.otel_metrics import OtelPlannerMetrics
 from planner.service_layer.jobs import JobRegistrationService
 from planner.service_layer.planning import PlanningService
@@ -77,6 +79,7 @@ class Container:
     queries: RunQueries
     sweeper: Sweeper
     tokens: ApiTokens
+    gauges: tuple[Gauge, ...] = ()  # refreshed by the sweep (headwater.watermark.lag)
 
 
 def build(adapters: Adapters, settings: Settings) -> Container:
@@ -102,8 +105,8 @@ def build(adapters: Adapters, settings: Settings) -> Container:
         jobs=jobs,
         triggers=TriggerService(a.sources, a.registry, planning, a.state, jobs, a.clock),
         planning=planning,
-        results=ResultService(a.ledger, a.runs, a.state, retries, a.clock),
-        queries=RunQueries(a.runs, a.state, a.sources, a.registry, a.retries, a.clock),
+        results=ResultService(a.ledger, a.runs, a.state, retries, a.clock, a.metrics),
+        queries=RunQueries(a.runs, a.state, a.sources, a.registry, a.retries, a.clock, a.ledger),
         sweeper=Sweeper(a.runs, retries, jobs, a.clock, a.metrics),
         tokens=a.tokens,
     )
@@ -128,4 +131,4 @@ async def connect(settings: Settings) -> AsyncIterator[Container]:
             metrics=OtelPlannerMetrics(),
             tokens=ApiTokenProvider(sidecar, api_token),
         )
-        yield build(adapters, settings)
+        yield replace(build(adapters, settings), gauges=(MongoWatermarkLag(db),))

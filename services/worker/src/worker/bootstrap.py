@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.blobs import MongoBlobStore
 from headwater.edge.configs import PlannerConfigClient
 from headwater.edge.service import SystemClock, sidecar_and_database
+from headwater.telemetry import Gauge
 from worker.adapters.dapr_publishers import DaprEventPublisher, DaprRepublisher, DaprResultPublisher
 from worker.adapters.mongo_bodies import MongoRawBodies
+from worker.adapters.mongo_dead_letter_gauge import MongoDeadLetterGauge
 from worker.adapters.mongo_dead_letters import MongoDeadLetterStore
 from worker.adapters.mongo_indexes import ensure_indexes
 from worker.adapters.mongo_outbox import MongoOutbox
@@ -102,6 +104,7 @@ class Container:
     reprocess: ReprocessService
     views: StorageViews
     tokens: ApiTokens
+    gauges: tuple[Gauge, ...] = ()  # refreshed in the lifespan (headwater.dead_letters)
 
 
 def build(adapters: Adapters, settings: Settings) -> Container:
@@ -166,4 +169,4 @@ async def connect(settings: Settings) -> AsyncIterator[Container]:
             metrics=OtelWorkerMetrics(),
             tokens=ApiTokenProvider(sidecar, api_token),
         )
-        yield build(adapters, settings)
+        yield replace(build(adapters, settings), gauges=(MongoDeadLetterGauge(db),))

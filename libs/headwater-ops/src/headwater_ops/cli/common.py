@@ -23,7 +23,19 @@ from headwater_ops.cli.client import (
     default_token,
 )
 
-__all__ = ["ApiUrl", "Output", "OutputOpt", "Token", "client", "console", "err", "fail", "handle", "print_data"]
+__all__ = [
+    "ApiUrl",
+    "Output",
+    "OutputOpt",
+    "Token",
+    "client",
+    "console",
+    "err",
+    "fail",
+    "handle",
+    "human_duration",
+    "print_data",
+]
 
 # outside a terminal (CI logs, pipes) rich would wrap tables at 80 columns
 console = Console(width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "140")))
@@ -76,6 +88,24 @@ def handle() -> Iterator[None]:
             for item in detail["errors"]:
                 err.print(f"  {item.get('path')}: {item.get('message')}", highlight=False)
         raise fail(str(exc)) from exc
+
+
+def human_duration(seconds: float | None) -> str:
+    """``3 d 4 h``, ``2 h 5 min``, ``4 min 10 s``, ``45 s``; ``-`` for None."""
+    if seconds is None:
+        return "-"
+    s = int(abs(seconds))
+    days, hours, minutes = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    text = (
+        f"{days} d {hours} h"
+        if days
+        else f"{hours} h {minutes} min"
+        if hours
+        else f"{minutes} min {s % 60} s"
+        if minutes
+        else f"{s} s"
+    )
+    return f"-{text}" if seconds < 0 else text
 
 
 T = TypeVar("T")

@@ -9,7 +9,19 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from headwater_ops.cli.common import ApiUrl, Output, OutputOpt, Token, client, console, fail, handle, print_data
+from headwater_ops.cli.common import (
+    ApiUrl,
+    Output,
+    OutputOpt,
+    Token,
+    client,
+    console,
+    fail,
+    handle,
+    human_duration,
+    print_data,
+)
+from headwater_ops.cli.run_watch import Interval, Timeout, Watch
 
 app = typer.Typer(help="Inspect planning runs.", no_args_is_help=True)
 
@@ -64,6 +76,17 @@ def get(run_id: str, output: OutputOpt = Output.yaml, api_url: ApiUrl = None, to
 app.command("show", help="One run with its windows, task outcomes and error (same as get).")(get)
 
 
+@app.command()
+def watch(
+    run_id: str, timeout: Timeout = 600.0, interval: Interval = 0.5, api_url: ApiUrl = None, token: Token = None
+) -> None:
+    """Live progress of a run (tasks, items/pages fetched, documents, records) until it is final;
+    exit 0 succeeded, 1 failed or partial (or --timeout), 3 planner unreachable."""
+    with handle():
+        code = Watch(client(api_url, token), console).run(run_id, timeout, interval)
+    raise typer.Exit(code)
+
+
 def _windows_table(title: str, rows: list[dict[str, Any]], max_attempts: int | None) -> None:
     table = Table("WINDOW FROM", "TO", "STATE", "ATTEMPT", "NEXT ATTEMPT", "LAST ERROR", title=title)
     for w in rows:
@@ -101,7 +124,8 @@ def _show_status(d: dict[str, Any]) -> None:
     console.print(f"job             {d['job']['name'] + ' ' + d['job']['schedule'] if d['job'] else '-'}")
     console.print(f"planned_until   {d['planned_until'] or '-'}")
     console.print(f"completed_until {d['completed_until'] or '-'}")
-    console.print(f"lag             {f'{lag / 3600:.1f} h' if lag is not None else '-'}")
+    console.print(f"lag             {human_duration(lag)}{' behind now' if lag is not None else ''}")
+    console.print(f"last run        {_last_run(d['last_runs'])}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"failures        {len(d['failures'])} of the last {len(d['last_runs'])} runs")
     console.print(f"windows         {len(failing)} failing, {len(dead)} dead, {len(recovered)} recently recovered")
     last_text = "-"
@@ -116,6 +140,13 @@ def _show_status(d: dict[str, Any]) -> None:
             _windows_table(title, rows, d.get("max_attempts"))
     if d["last_runs"]:
         _runs_table(d["last_runs"])
+
+
+def _last_run(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "-"
+    r = runs[0]
+    return f"{r['run_id'][:12]} {r['status']} ({r['trigger']}, {r['triggered_at'][:19]}, {len(r['task_ids'])} task(s))"
 
 
 def status(source_id: str, output: OutputOpt = Output.table, api_url: ApiUrl = None, token: Token = None) -> None:

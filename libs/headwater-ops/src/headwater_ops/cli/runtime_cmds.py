@@ -1,23 +1,28 @@
-"""``headwater setup | up | down | status``: the local runtime."""
+"""``headwater setup | up | down | status``: the local runtime (``status``: exit 0 all healthy, 1 anything down)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
+import httpx
 import typer
 from rich.table import Table
 
-from headwater_ops.cli.common import console, err
+from headwater_ops.cli.common import EXIT_INVALID, console, err, fail
+from headwater_ops.cli.health import Check, app_checks, check_all, down_lines, health_table, rss_mb
 from headwater_ops.runtime import postgres
 from headwater_ops.runtime.binaries import RuntimeNotFoundError, resolve_runtime
 from headwater_ops.runtime.procs import PortInUseError, StartError
+from headwater_ops.runtime.replicas import parse_replicas
+from headwater_ops.runtime.sentry import DAPR_VERSION, SentryError, sentry_binary
 from headwater_ops.runtime.settings import RuntimeSettings
 from headwater_ops.runtime.stack import Stack
 
 
 def setup() -> None:
-    """Find or obtain the Dapr and FerretDB binaries and install the PostgreSQL extensions."""
+    """Find or obtain the Dapr and FerretDB binaries (and build Dapr Sentry), install the PostgreSQL extensions."""
     started = time.monotonic()
     settings = RuntimeSettings()
     try:
@@ -30,6 +35,11 @@ def setup() -> None:
     versions = rt.versions()
     for name in ("dapr", "daprd", "scheduler", "ferretdb"):
         table.add_row(name, versions[name], str(getattr(rt, name)))
+    try:
+        table.add_row("sentry", DAPR_VERSION, str(sentry_binary(settings, lambda msg: console.print(f"  {msg}"))))
+    except SentryError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
     console.print(table)
     console.print(f"DAPR_RUNTIME_PATH (slim layout): {rt.slim_dir}")
     if rt.pg_extensions is not None:
@@ -49,10 +59,15 @@ def setup() -> None:
     console.print(f"runtime ready in {time.monotonic() - started:.1f}s")
 
 
-def up() -> None:
-    """Start the scheduler, Redis, PostgreSQL + FerretDB, then every app and its sidecar, supervised."""
+def up(
+    replicas: Annotated[
+        list[str] | None,
+        typer.Option("--replicas", help="APP=N: run N replicas of collection-model or worker (repeatable)"),
+    ] = None,
+) -> None:
+    """Start Sentry, the scheduler, Redis, PostgreSQL + FerretDB, then every app and its sidecar, supervised."""
     try:
-        settings = RuntimeSettings()
+        settings = RuntimeSettings(replicas=parse_replicas(replicas)) if replicas else RuntimeSettings()
     except ValueError as exc:  # e.g. HEADWATER_PORT_OFFSET beyond the ephemeral-range limit
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -64,8 +79,8 @@ def up() -> None:
         stack.down(quiet=True)
         raise typer.Exit(1) from exc
     table = Table("app", "app URL", "sidecar HTTP", "sidecar gRPC", title="Headwater is running")
-    for ep in info.apps.values():
-        table.add_row(ep.app_id, ep.app_url, ep.dapr_url, f"127.0.0.1:{ep.dapr_grpc_port}")
+    for ep in [*info.apps.values(), *info.replicas]:
+        table.add_row(ep.name, ep.app_url, ep.dapr_url, f"127.0.0.1:{ep.dapr_grpc_port}")
     console.print(table)
     console.print(f"MongoDB:   {info.mongodb_uri} (database {info.mongodb_database})")
     console.print(f"Redis:     {info.redis_address}    scheduler: {info.scheduler_address}")
@@ -82,52 +97,51 @@ def down() -> None:
 
 
 def status() -> None:
-    """List the processes of the running stack."""
+    """Health of every app (``/healthz``), sidecar (``/v1.0/healthz``) and infrastructure port, with
+    URLs, pids, RSS and the supervisor's restarts; exits 1 when anything is down or nothing runs."""
     stack = Stack(RuntimeSettings(), report=console.print)
     pids = stack.pids()
     if not pids:
-        console.print("nothing is running")
-        raise typer.Exit(0)
-    table = Table("process", "app", "pid", "RSS MB")
-    total = 0.0
-    for name, pid in sorted(pids.items()):
-        rss, app = _rss_mb(pid), _app_id(pid)
-        total += rss
-        table.add_row(name.split()[0], app, str(pid), f"{rss:.0f}")
-    console.print(table)
-    console.print(f"total RSS: {total:.0f} MB")
-    _print_supervised(stack)
-
-
-def _print_supervised(stack: Stack) -> None:
-    """Restarts of every app and sidecar, from the supervisor's state file."""
-    supervised = stack.supervised()
+        raise fail("nothing is running (start it with `make up`)")
+    supervised = {(p["app_id"], p["role"]): p for p in stack.supervised()}
+    checks = app_checks(stack.apps().values()) + _infrastructure_checks(stack)
+    with httpx.Client(timeout=2.0) as http:
+        rows = check_all(checks, http, lambda c: supervised.get((c.name, c.role), {}))
+    console.print(health_table(rows))
+    app_pids = {h.pid for h in rows if h.pid}
+    _print_processes({name: pid for name, pid in pids.items() if pid not in app_pids}, app_pids)
+    down = down_lines(rows)
     if not supervised:
-        return
-    table = Table("app", "process", "state", "pid", "restarts", "last exit", "at", title="supervised")
-    for proc in supervised:
-        code = proc.get("last_exit_code")
-        at = proc.get("last_exit_at")
-        table.add_row(
-            proc["app_id"],
-            proc["role"],
-            proc["state"],
-            str(proc.get("pid") or "-"),
-            str(proc.get("restarts", 0)),
-            "-" if code is None else str(code),
-            "-" if at is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)),
-        )
+        down.append("the supervisor is not running: nothing restarts a process that exits")
+    for line in down:
+        err.print(f"[bold red]DOWN[/] {line}", highlight=False, soft_wrap=True)
+    if down:
+        raise typer.Exit(EXIT_INVALID)
+    console.print(f"[green]all {len(rows)} checks healthy[/]")
+
+
+def _infrastructure_checks(stack: Stack) -> list[Check]:
+    settings, ports = stack.settings, stack.ports
+    checks = [
+        Check("scheduler", "infra", f"http://127.0.0.1:{ports.scheduler_healthz}/healthz", 200),
+        Check("redis", "infra", f"127.0.0.1:{ports.redis}", port=ports.redis),
+    ]
+    if (stack.run_dir / "sentry.pid").exists():  # a stack started before the sentry existed has none
+        checks.append(Check("sentry", "infra", f"http://127.0.0.1:{ports.sentry_healthz}/healthz", 200))
+    if not settings.mongodb_uri:
+        checks.append(Check("postgresql", "infra", f"127.0.0.1:{ports.postgres}", port=ports.postgres))
+        checks.append(Check("ferretdb", "infra", f"127.0.0.1:{ports.ferretdb}", port=ports.ferretdb))
+    return checks
+
+
+def _print_processes(others: dict[str, int], app_pids: set[int]) -> None:
+    """The processes besides the apps and sidecars, and the RSS of everything."""
+    table = Table("process", "role", "pid", "RSS MB", title="other processes")
+    for name, pid in sorted(others.items()):
+        table.add_row(name.split()[0], _app_id(pid), str(pid), f"{rss_mb(pid) or 0:.0f}")
     console.print(table)
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    total = sum(rss_mb(pid) or 0 for pid in {*others.values(), *app_pids})
+    console.print(f"total RSS: {total:.0f} MB")
 
 
 def _app_id(pid: int) -> str:

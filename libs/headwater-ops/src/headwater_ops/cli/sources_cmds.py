@@ -12,6 +12,7 @@ from rich.table import Table
 
 from headwater.config import ConfigError, SourceConfig, dump_source_config, load_source_configs
 from headwater_ops.cli.common import ApiUrl, Output, OutputOpt, Token, client, console, err, fail, handle, print_data
+from headwater_ops.cli.run_watch import Interval, Timeout, Watch
 
 app = typer.Typer(help="Manage source configs.", no_args_is_help=True)
 
@@ -144,12 +145,26 @@ def delete(source_id: str, api_url: ApiUrl = None, token: Token = None) -> None:
 
 
 @app.command()
-def trigger(source_id: str, api_url: ApiUrl = None, token: Token = None) -> None:
-    """Plan a source's work now, outside its schedule."""
+def trigger(
+    source_id: str,
+    wait: Annotated[bool, typer.Option("--wait", help="follow the run until it is final (see `runs watch`)")] = False,
+    timeout: Timeout = 600.0,
+    interval: Interval = 0.5,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Plan a source's work now, outside its schedule; with --wait, show the run's progress and exit
+    0 succeeded, 1 failed or partial (or --timeout), 3 planner unreachable."""
+    api = client(api_url, token)
     with handle():
-        result = client(api_url, token).request("POST", f"/api/v1/sources/{source_id}/trigger")
-    console.print(
-        f"source/{source_id} {result['outcome']}: {result['work_items']} work item(s)"
-        + (f", run {result['run_id']}" if result.get("run_id") else "")
-        + (f" ({result['detail']})" if result.get("detail") else "")
-    )
+        result = api.request("POST", f"/api/v1/sources/{source_id}/trigger")
+        console.print(
+            f"source/{source_id} {result['outcome']}: {result['work_items']} work item(s)"
+            + (f", run {result['run_id']}" if result.get("run_id") else "")
+            + (f" ({result['detail']})" if result.get("detail") else ""),
+            highlight=False,
+        )
+        if not wait or not result.get("run_id"):
+            return
+        code = Watch(api, console).run(result["run_id"], timeout, interval)
+    raise typer.Exit(code)

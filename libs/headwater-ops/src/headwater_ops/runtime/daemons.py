@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from headwater_ops.runtime import postgres
 from headwater_ops.runtime.binaries import RuntimeBinaries
-from headwater_ops.runtime.procs import INSTANCE_MARKER, Managed
+from headwater_ops.runtime.procs import INSTANCE_MARKER, Managed, port_open
+from headwater_ops.runtime.sentry import sentry_argv, trust_anchors
 from headwater_ops.runtime.settings import RuntimeSettings
 
 __all__ = ["Daemons"]
+
+SCHEDULER_ID = "dapr-scheduler-server-0"
 
 
 class Daemons:
@@ -78,15 +82,49 @@ class Daemons:
             f"--healthz-port={p.scheduler_healthz}",
             "--metrics-listen-address=127.0.0.1",
             f"--metrics-port={p.scheduler_metrics}",
-            f"--etcd-data-dir={data / 'etcd'}",
+            # per member name: an etcd made under another name (before mTLS: scheduler-0) is not reused;
+            # the planner registers its jobs again at start
+            f"--etcd-data-dir={data / f'etcd-{SCHEDULER_ID}'}",
             "--etcd-client-listen-address=127.0.0.1",
             f"--etcd-client-port={p.etcd_client}",
-            "--id=scheduler-0",
-            f"--etcd-initial-cluster=scheduler-0=http://127.0.0.1:{p.etcd_peer}",
+            # the name Sentry's certificate for a scheduler carries (its etcd checks it under TLS)
+            f"--id={SCHEDULER_ID}",
+            f"--etcd-initial-cluster={SCHEDULER_ID}=http://127.0.0.1:{p.etcd_peer}",
             f"--identity-directory-write={data / 'identity'}",
             "--mode=standalone",
+            # sidecars with mTLS speak TLS to the scheduler too: its identity comes from Sentry
+            "--tls-enabled",
+            f"--sentry-address=127.0.0.1:{p.sentry}",
+            f"--trust-anchors-file={trust_anchors(self.dir)}",
         ]
         return self.managed("scheduler", argv, cwd=data)
+
+    def sentry(self, binary: Path) -> Managed:
+        """Dapr Sentry, the instance's certificate authority for mTLS identities (``sentry``)."""
+        p = self.ports
+        argv = sentry_argv(binary, self.dir, p.sentry, p.sentry_healthz, p.sentry_metrics)
+        return self.managed("sentry", argv, cwd=self.dir / "sentry")
+
+    def start_database(self, rt: RuntimeBinaries, timeout: float, report: Callable[[str], None]) -> None:
+        """PostgreSQL with DocumentDB (extension installed, cluster made when missing), then FerretDB."""
+        if not postgres.documentdb_installed():
+            if rt.pg_extensions is None:
+                raise postgres.PostgresError(
+                    "the DocumentDB extension is not installed in PostgreSQL 15 and this runtime "
+                    f"source ({rt.source}) does not carry it: run `make setup` with the offline bundle"
+                )
+            postgres.install_extensions(rt.pg_extensions)
+        if postgres.ensure_cluster(self.dir / "postgres"):
+            report(f"postgresql   initialised {self.dir / 'postgres'}")
+        pg = self.postgres()
+        pg.start()
+        pg.wait_ready(lambda: postgres.pg_ready(self.ports.postgres), timeout, "postgresql")
+        postgres.create_documentdb_extension(self.ports.postgres, self.dir / "postgres" / ".documentdb")
+        report(f"postgresql   127.0.0.1:{self.ports.postgres}")
+        ferret = self.ferretdb(rt)
+        ferret.start()
+        ferret.wait_ready(lambda: port_open(self.ports.ferretdb), timeout, "ferretdb port")
+        report(f"ferretdb     mongodb://127.0.0.1:{self.ports.ferretdb}/")
 
     def postgres(self) -> Managed:
         sock = self.dir / "pg-socket"
@@ -117,10 +155,10 @@ class Daemons:
 
     def supervisor(self, rt: RuntimeBinaries, run_file: Path, python: str) -> Managed:
         """Every app and sidecar of the rendered run file, restarted when they exit (``supervisor``),
-        with the instance's Dapr tokens in their environment."""
+        with the instance's Dapr tokens in their environment and Sentry's root in the sidecars'."""
         argv = [python, "-m", "headwater_ops.runtime.supervisor", str(run_file), "--daprd", str(rt.daprd)]
         argv += ["--state", str(self.supervisor_state), "--log-dir", str(self.log_dir)]
-        argv += ["--tokens", str(self.tokens_file)]
+        argv += ["--tokens", str(self.tokens_file), "--trust-anchors", str(trust_anchors(self.dir))]
         return self.managed("supervisor", argv, cwd=self.dir)
 
     @property

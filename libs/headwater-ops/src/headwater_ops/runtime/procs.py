@@ -132,6 +132,16 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def answers(url: str, status: int) -> bool:
+    """Whether ``GET url`` answers ``status`` within 2 s (a health check)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2.0).status_code == status
+    except httpx.HTTPError:
+        return False
+
+
 def check_ports_free(ports: Mapping[str, int]) -> None:
     """Refuse to start when a port is taken: a clear error instead of a hang later."""
     taken = []

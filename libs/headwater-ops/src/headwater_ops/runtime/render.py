@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -35,6 +36,12 @@ class AppEndpoint:
     dapr_internal_grpc_port: int
     metrics_port: int
     app_dir: Path
+    replica: int = 0  # 0: the app; k > 0: its k-th extra replica (runtime/replicas.py)
+
+    @property
+    def name(self) -> str:
+        """``worker``, or ``worker-2`` for a replica: its log files and supervisor entries."""
+        return f"{self.app_id}-{self.replica}" if self.replica else self.app_id
 
     @property
     def app_url(self) -> str:
@@ -82,21 +89,26 @@ def render_instance(
     env: dict[str, str],
     resolver: dict[str, str] | None = None,
     pubsub: dict[str, str] | None = None,
+    replicas: list[AppEndpoint] | None = None,
 ) -> Path:
     """Write the instance's ``components/``, ``config.yaml`` (and ``config-<app id>.yaml`` for each
     app with its own configuration in ``deploy/dapr``) and run file; return the run file.
 
     ``resolver`` overrides keys of the sqlite name resolution's configuration, ``pubsub`` of the
-    pub/sub component's metadata (tests shorten their intervals)."""
+    pub/sub component's metadata (tests shorten their intervals); ``replicas`` are extra copies of
+    apps (``runtime/replicas.py``), each an entry of its own with its ports and ``replica``."""
     comp_dir = instance_dir / "components"
     _render_components(project, comp_dir, ports, secrets_file, pubsub or {})
-    base = _render_config(project, instance_dir, resolver or {})
+    base = _render_config(project, instance_dir, resolver or {}, env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
     app_configs = _render_app_configs(project, instance_dir, base, secrets_file)
     run = yaml.safe_load((project / "dapr.yaml").read_text())
     common = run.setdefault("common", {})
     common["resourcesPaths"] = [str(comp_dir)]
     common["configFilePath"] = str(instance_dir / "config.yaml")
     common["schedulerHostAddress"] = f"127.0.0.1:{ports.scheduler}"
+    # mTLS identities from the instance's Sentry (runtime/sentry.py): access control needs them
+    common["sentryAddress"] = f"127.0.0.1:{ports.sentry}"
+    common["enableMTLS"] = True
     common["env"] = {**common.get("env", {}), **env}
     endpoints = app_endpoints(project, ports.offset)
     python = project_python(project)
@@ -113,9 +125,24 @@ def render_instance(
         app["command"] = [python if c.endswith(".venv/bin/python") else c for c in app["command"]]
         if app["appID"] in app_configs:
             app["configFilePath"] = str(app_configs[app["appID"]])
+    run["apps"] += [_replica_entry(run["apps"], ep) for ep in replicas or []]
     run_file = instance_dir / "dapr.yaml"
     run_file.write_text(yaml.safe_dump(run, sort_keys=False))
     return run_file
+
+
+def _replica_entry(apps: list[dict[str, Any]], ep: AppEndpoint) -> dict[str, Any]:
+    primary = next(app for app in apps if app["appID"] == ep.app_id)
+    return {
+        **primary,
+        "replica": ep.replica,
+        "appPort": ep.app_port,
+        "daprHTTPPort": ep.dapr_http_port,
+        "daprGRPCPort": ep.dapr_grpc_port,
+        "daprInternalGRPCPort": ep.dapr_internal_grpc_port,
+        "metricsPort": ep.metrics_port,
+        "env": {**(primary.get("env") or {}), "HEADWATER_REPLICA": str(ep.replica)},
+    }
 
 
 def _render_components(project: Path, comp_dir: Path, ports: Ports, secrets_file: Path, pubsub: dict[str, str]) -> None:
@@ -146,8 +173,12 @@ def _render_component(doc: dict[str, Any], ports: Ports, secrets_file: Path, pub
     return doc
 
 
-def _render_config(project: Path, instance_dir: Path, resolver: dict[str, str]) -> dict[str, Any]:
+def _render_config(project: Path, instance_dir: Path, resolver: dict[str, str], otlp: str | None) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load((project / "deploy/dapr/config.yaml").read_text())
+    if otlp:  # Dapr's own spans to the apps' collector (docs/observability.md)
+        url = urlsplit(otlp)
+        exporter = {"endpointAddress": url.netloc, "isSecure": url.scheme == "https", "protocol": "http"}
+        config["spec"].setdefault("tracing", {})["otel"] = exporter
     resolution = config["spec"].get("nameResolution", {})
     if resolution.get("component") == "sqlite":
         resolution["configuration"] |= resolver

@@ -36,6 +36,7 @@ _DAPRD_FLAGS = {
     # listen on every interface): Headwater's supervisor passes them on
     "daprInternalGRPCListenAddress": "--dapr-internal-grpc-listen-address",
     "metricsListenAddress": "--metrics-listen-address",
+    "sentryAddress": "--sentry-address",
     "appHealthCheckPath": "--app-health-check-path",
     "appHealthProbeInterval": "--app-health-probe-interval",
     "appHealthProbeTimeout": "--app-health-probe-timeout",
@@ -61,10 +62,16 @@ class ProcessSpec:
     argv: tuple[str, ...]
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
+    replica: int = 0  # an extra replica of the app (runtime/replicas.py)
 
     @property
     def name(self) -> str:
-        return f"{self.app_id}/{self.role}"
+        return f"{self.app_id}{f'#{self.replica}' if self.replica else ''}/{self.role}"
+
+    @property
+    def log_name(self) -> str:
+        """``worker.app.log``; ``worker-2.app.log`` for replica 2."""
+        return f"{self.app_id}{f'-{self.replica}' if self.replica else ''}.{self.role}.log"
 
 
 def read_run_file(run_file: Path, daprd: Path) -> list[ProcessSpec]:
@@ -80,13 +87,15 @@ def read_run_file(run_file: Path, daprd: Path) -> list[ProcessSpec]:
             raise ValueError(f"{run_file}: apps[{index}] needs `appID` and `appDirPath`")
         app = {**{k: v for k, v in common.items() if k != "env"}, **raw}
         app_dir = (base / raw["appDirPath"]).resolve()
-        specs.append(ProcessSpec(app["appID"], "daprd", tuple(_daprd_argv(daprd, app, base)), app_dir))
+        replica = int(app.get("replica") or 0)
+        specs.append(ProcessSpec(app["appID"], "daprd", tuple(_daprd_argv(daprd, app, base)), app_dir, replica=replica))
         env = {**(common.get("env") or {}), **(raw.get("env") or {}), "APP_ID": app["appID"]}
         env |= {name: str(app[key]) for name, key in _APP_ENV.items() if app.get(key) not in (None, "")}
         command = [str(c) for c in raw.get("command") or []]
         if not command:
             raise ValueError(f"{run_file}: app {app['appID']} has no `command`")
-        specs.append(ProcessSpec(app["appID"], "app", tuple(command), app_dir, {k: str(v) for k, v in env.items()}))
+        app_env = {k: str(v) for k, v in env.items()}
+        specs.append(ProcessSpec(app["appID"], "app", tuple(command), app_dir, app_env, replica=replica))
     return specs
 
 
@@ -105,6 +114,8 @@ def _daprd_argv(daprd: Path, app: dict[str, Any], base: Path) -> list[str]:
         argv += [flag, str(value)]
     if app.get("enableAppHealthCheck"):
         argv.append("--enable-app-health-check")
+    if app.get("enableMTLS"):  # Headwater's key as well: the Dapr CLI's run file has none for mTLS
+        argv.append("--enable-mtls")
     if app.get("enableApiLogging"):
         argv.append("--enable-api-logging")
     return argv

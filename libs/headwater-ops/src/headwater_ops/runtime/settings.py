@@ -26,6 +26,9 @@ _BASE = {
     "scheduler_metrics": 3691,
     "etcd_client": 3679,
     "etcd_peer": 3680,
+    "sentry": 3607,
+    "sentry_healthz": 3682,
+    "sentry_metrics": 3692,
     "redis": 6380,
     "postgres": 5433,
     "ferretdb": 27018,
@@ -56,6 +59,9 @@ class Ports:
     scheduler_metrics: int
     etcd_client: int
     etcd_peer: int
+    sentry: int
+    sentry_healthz: int
+    sentry_metrics: int
     redis: int
     postgres: int
     ferretdb: int
@@ -72,6 +78,9 @@ class Ports:
             "scheduler metrics": self.scheduler_metrics,
             "scheduler etcd client": self.etcd_client,
             "scheduler etcd peer": self.etcd_peer,
+            "sentry gRPC": self.sentry,
+            "sentry healthz": self.sentry_healthz,
+            "sentry metrics": self.sentry_metrics,
             "redis": self.redis,
             "postgresql": self.postgres,
             "ferretdb": self.ferretdb,
@@ -96,6 +105,9 @@ class RuntimeSettings(BaseSettings):
     )
     pubsub: dict[str, str] = Field(
         default_factory=dict, description="overrides of the pub/sub component's metadata (fault tests)"
+    )
+    replicas: dict[str, int] = Field(
+        default_factory=dict, description="app id -> replicas (collection-model, worker), HEADWATER_REPLICAS as JSON"
     )
     mongodb_uri: str | None = Field(default=None, validation_alias=AliasChoices("MONGODB_URI", "HEADWATER_MONGODB_URI"))
 

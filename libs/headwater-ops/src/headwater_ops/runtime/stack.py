@@ -10,15 +10,13 @@ program is launched, ``supervisor`` keeps every app and daprd of the run file up
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from headwater_ops.runtime import postgres
 from headwater_ops.runtime.binaries import RuntimeBinaries, resolve_runtime
 from headwater_ops.runtime.daemons import Daemons
 from headwater_ops.runtime.dev_secrets import DevSecrets
@@ -27,6 +25,7 @@ from headwater_ops.runtime.procs import (
     Managed,
     StartError,
     alive,
+    answers,
     check_ports_free,
     marked_processes,
     port_open,
@@ -37,6 +36,8 @@ from headwater_ops.runtime.procs import (
     wait_until,
 )
 from headwater_ops.runtime.render import AppEndpoint, app_endpoints, project_python, render_instance
+from headwater_ops.runtime.replicas import replica_endpoints
+from headwater_ops.runtime.sentry import sentry_binary, trust_anchors
 from headwater_ops.runtime.settings import RuntimeSettings, check_port_range
 from headwater_ops.runtime.stack_info import StackInfo
 from headwater_ops.runtime.supervisor import read_state
@@ -46,8 +47,8 @@ __all__ = ["AppEndpoint", "Stack", "StackInfo"]
 
 Report = Callable[[str], None]
 # "dapr" is the `dapr run -f` of a stack started before the supervisor existed
-_STOP_ORDER = ("demo-data", "supervisor", "dapr", "ferretdb", "postgres", "scheduler", "redis")
-_LOGS = ("supervisor", "scheduler", "redis", "postgres", "ferretdb")
+_STOP_ORDER = ("demo-data", "supervisor", "dapr", "ferretdb", "postgres", "sentry", "scheduler", "redis")
+_LOGS = ("supervisor", "scheduler", "sentry", "redis", "postgres", "ferretdb")
 
 
 class Stack:
@@ -88,11 +89,22 @@ class Stack:
     def apps(self) -> dict[str, AppEndpoint]:
         return app_endpoints(self.settings.project, self.ports.offset)
 
+    def endpoints(self) -> list[AppEndpoint]:
+        """Every app and sidecar the stack runs: the apps, then their extra replicas."""
+        return [*self.apps().values(), *replica_endpoints(self.apps(), self.settings.replicas)]
+
     def render(self, extra_env: dict[str, str] | None = None) -> Path:
         """Write the instance's components, configuration and run file; return the run file."""
-        env = {**self._app_env(), **(extra_env or {})}
-        resolver, pubsub = self.settings.name_resolution, self.settings.pubsub
-        return render_instance(self.settings.project, self.dir, self.ports, self.secrets_file, env, resolver, pubsub)
+        otlp = {k: v for k, v in os.environ.items() if k == "OTEL_EXPORTER_OTLP_ENDPOINT"}
+        env = {**self._app_env(), **otlp, **(extra_env or {})}
+        resolver, pubsub, extra = (
+            self.settings.name_resolution,
+            self.settings.pubsub,
+            self.endpoints()[len(self.apps()) :],
+        )
+        return render_instance(
+            self.settings.project, self.dir, self.ports, self.secrets_file, env, resolver, pubsub, extra
+        )
 
     def _app_env(self) -> dict[str, str]:
         env = {
@@ -109,9 +121,9 @@ class Stack:
     def info(self, rt: RuntimeBinaries | None = None) -> StackInfo:
         apps = self.apps()
         logs = {name: self.log_dir / f"{name}.log" for name in _LOGS}
-        for ep in apps.values():
-            logs[f"{ep.app_id} app"] = self.log_dir / f"{ep.app_id}.app.log"
-            logs[f"{ep.app_id} daprd"] = self.log_dir / f"{ep.app_id}.daprd.log"
+        for ep in self.endpoints():
+            logs[f"{ep.name} app"] = self.log_dir / f"{ep.name}.app.log"
+            logs[f"{ep.name} daprd"] = self.log_dir / f"{ep.name}.daprd.log"
         return StackInfo(
             instance_dir=self.dir,
             mongodb_uri=self.mongodb_uri,
@@ -119,6 +131,7 @@ class Stack:
             redis_address=f"127.0.0.1:{self.ports.redis}",
             scheduler_address=f"127.0.0.1:{self.ports.scheduler}",
             apps=apps,
+            replicas=self.endpoints()[len(apps) :],
             logs=logs,
             runtime_source=rt.source if rt else "",
             secrets_file=self.secrets_file,
@@ -162,58 +175,43 @@ class Stack:
         ports = self.ports.infrastructure()
         if self.settings.mongodb_uri:
             ports = {k: v for k, v in ports.items() if k not in ("postgresql", "ferretdb")}
-        for ep in self.apps().values():
+        for ep in self.endpoints():
             ports |= {
-                f"{ep.app_id} app": ep.app_port,
-                f"{ep.app_id} dapr http": ep.dapr_http_port,
-                f"{ep.app_id} dapr grpc": ep.dapr_grpc_port,
-                f"{ep.app_id} metrics": ep.metrics_port,
-                f"{ep.app_id} dapr internal grpc": ep.dapr_internal_grpc_port,
+                f"{ep.name} app": ep.app_port,
+                f"{ep.name} dapr http": ep.dapr_http_port,
+                f"{ep.name} dapr grpc": ep.dapr_grpc_port,
+                f"{ep.name} metrics": ep.metrics_port,
+                f"{ep.name} dapr internal grpc": ep.dapr_internal_grpc_port,
             }
         return ports
 
     def _start_infrastructure(self, rt: RuntimeBinaries) -> None:
         timeout = self.settings.start_timeout_seconds
-        redis, scheduler = self.daemons.redis(), self.daemons.scheduler(rt)
+        redis, sentry = self.daemons.redis(), self.daemons.sentry(sentry_binary(self.settings, self.report))
         redis.start()
-        scheduler.start()
+        sentry.start()  # first: the scheduler and every sidecar take their mTLS identity from it
         if not self.settings.mongodb_uri:
-            self._start_database(rt, timeout)
+            self.daemons.start_database(rt, timeout, self.report)
+        healthz = f"http://127.0.0.1:{self.ports.sentry_healthz}/healthz"
+        sentry.wait_ready(lambda: answers(healthz, 200) and trust_anchors(self.dir).exists(), timeout, "sentry")
+        self.report(f"sentry       127.0.0.1:{self.ports.sentry} (mTLS identities)")
+        scheduler = self.daemons.scheduler(rt)
+        scheduler.start()
         redis.wait_ready(lambda: port_open(self.ports.redis), timeout, "redis port")
         self.report(f"redis        127.0.0.1:{self.ports.redis}")
         scheduler.wait_ready(self._scheduler_healthy, timeout, "scheduler /healthz")
         self.report(f"scheduler    127.0.0.1:{self.ports.scheduler}")
 
-    def _start_database(self, rt: RuntimeBinaries, timeout: float) -> None:
-        if not postgres.documentdb_installed():
-            if rt.pg_extensions is None:
-                raise postgres.PostgresError(
-                    "the DocumentDB extension is not installed in PostgreSQL 15 and this runtime "
-                    f"source ({rt.source}) does not carry it: run `make setup` with the offline bundle"
-                )
-            postgres.install_extensions(rt.pg_extensions)
-        if postgres.ensure_cluster(self.dir / "postgres"):
-            self.report(f"postgresql   initialised {self.dir / 'postgres'}")
-        pg = self.daemons.postgres()
-        pg.start()
-        pg.wait_ready(lambda: postgres.pg_ready(self.ports.postgres), timeout, "postgresql")
-        postgres.create_documentdb_extension(self.ports.postgres, self.dir / "postgres" / ".documentdb")
-        self.report(f"postgresql   127.0.0.1:{self.ports.postgres}")
-        ferret = self.daemons.ferretdb(rt)
-        ferret.start()
-        ferret.wait_ready(lambda: port_open(self.ports.ferretdb), timeout, "ferretdb port")
-        self.report(f"ferretdb     {self.mongodb_uri}")
-
     def _start_apps(self, rt: RuntimeBinaries) -> None:
         timeout = self.settings.start_timeout_seconds
         dapr = self._supervisor(rt)
         dapr.start()
-        for ep in self.apps().values():
-            sidecar_up = functools.partial(_answers, f"{ep.dapr_url}/v1.0/healthz", 204)
-            app_up = functools.partial(_answers, f"{ep.app_url}/healthz", 200)
+        for ep in self.endpoints():
+            sidecar_up = functools.partial(answers, f"{ep.dapr_url}/v1.0/healthz", 204)
+            app_up = functools.partial(answers, f"{ep.app_url}/healthz", 200)
             dapr.wait_ready(sidecar_up, timeout, f"{ep.app_id} sidecar /v1.0/healthz")
             dapr.wait_ready(app_up, timeout, f"{ep.app_id} /healthz")
-            self.report(f"{ep.app_id:<12} app {ep.app_url}  sidecar {ep.dapr_url}")
+            self.report(f"{ep.name:<12} app {ep.app_url}  sidecar {ep.dapr_url}")
 
     def _supervisor(self, rt: RuntimeBinaries) -> Managed:
         return self.daemons.supervisor(rt, self.run_file, project_python(self.settings.project))
@@ -226,7 +224,7 @@ class Stack:
         return list(state.get("processes", []))
 
     def _scheduler_healthy(self) -> bool:
-        return _answers(f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz", 200)
+        return answers(f"http://127.0.0.1:{self.ports.scheduler_healthz}/healthz", 200)
 
     def down(self, quiet: bool = False) -> list[str]:
         """Stop everything of this instance; safe to call when nothing runs."""
@@ -252,7 +250,7 @@ class Stack:
             return url
         check_ports_free({"demo-data": self.demo_port})
         demo.start()
-        demo.wait_ready(lambda: _answers(f"{url}/healthz", 200), timeout, "demo-data /healthz")
+        demo.wait_ready(lambda: answers(f"{url}/healthz", 200), timeout, "demo-data /healthz")
         return url
 
     def restart_app(self, app_id: str, timeout: float = 30.0) -> int:
@@ -264,7 +262,7 @@ class Stack:
 
         def restarted() -> bool:
             try:
-                return self.app_pid(app_id) != old and _answers(f"{ep.app_url}/healthz", 200)
+                return self.app_pid(app_id) != old and answers(f"{ep.app_url}/healthz", 200)
             except LookupError:
                 return False
 
@@ -272,14 +270,19 @@ class Stack:
             raise StartError(f"{app_id} was not restarted within {timeout:.0f}s; see {self.log_dir / 'supervisor.log'}")
         return self.app_pid(app_id)
 
-    def app_pid(self, app_id: str, role: str = "app") -> int:
-        """The pid of an app (``role="app"``) or of its sidecar (``role="daprd"``)."""
+    def app_pid(self, app_id: str, role: str = "app", replica: int = 0) -> int:
+        """The pid of an app (``role="app"``) or of its sidecar (``role="daprd"``); ``replica`` k of it."""
+        ep = next(e for e in self.endpoints() if (e.app_id, e.replica) == (app_id, replica))
         for proc in marked_processes(self.dir):
-            if role == "daprd" and proc.name == "daprd" and proc.option("--app-id") == app_id:
+            if role == "daprd" and proc.name == "daprd" and proc.option("--dapr-http-port") == str(ep.dapr_http_port):
                 return proc.pid
-            if role == "app" and f"APP_ID={app_id}".encode() in proc.environ and proc.name not in ("daprd", "dapr"):
+            if (
+                role == "app"
+                and f"APP_PORT={ep.app_port}".encode() in proc.environ
+                and proc.name not in ("daprd", "dapr")
+            ):
                 return proc.pid
-        raise LookupError(f"no running {role} process for app {app_id}")
+        raise LookupError(f"no running {role} process for app {ep.name}")
 
     def _stray_redis(self, kill: bool = False) -> list[int]:
         found = redis_server_pids(self.ports.redis)
@@ -290,10 +293,3 @@ class Stack:
         found: dict[str, int] = {f"redis-server {pid}": pid for pid in self._stray_redis()}
         found |= {f"{proc.name} {proc.pid}": proc.pid for proc in marked_processes(self.dir)}
         return found
-
-
-def _answers(url: str, status: int) -> bool:
-    try:
-        return httpx.get(url, timeout=2.0).status_code == status
-    except httpx.HTTPError:
-        return False

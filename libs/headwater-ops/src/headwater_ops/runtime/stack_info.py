@@ -20,6 +20,7 @@ class StackInfo:
     redis_address: str
     scheduler_address: str
     apps: dict[str, AppEndpoint] = field(default_factory=dict)
+    replicas: list[AppEndpoint] = field(default_factory=list)  # extra replicas (runtime/replicas.py)
     logs: dict[str, Path] = field(default_factory=dict)
     runtime_source: str = ""
     secrets_file: Path | None = None

@@ -71,9 +71,8 @@ class Child:
         running = self.proc is not None and self.proc.poll() is None
         pid = self.proc.pid if running and self.proc is not None else None
         status = "running" if running else ("waiting" if self.record.next_start_at is not None else "stopped")
-        return {"app_id": self.spec.app_id, "role": self.spec.role, "pid": pid, "state": status} | (
-            self.record.as_dict()
-        )
+        own = {"app_id": self.spec.app_id, "role": self.spec.role, "replica": self.spec.replica}
+        return own | {"pid": pid, "state": status} | (self.record.as_dict())
 
 
 class Supervisor:
@@ -170,16 +169,22 @@ def _say(message: str) -> None:
 
 
 def children_of(
-    run_file: Path, daprd: Path, log_dir: Path, policy: RestartPolicy, tokens_file: Path | None = None
+    run_file: Path,
+    daprd: Path,
+    log_dir: Path,
+    policy: RestartPolicy,
+    tokens_file: Path | None = None,
+    anchors_file: Path | None = None,
 ) -> list[Child]:
-    """Every process of ``run_file``, with the tokens of ``tokens_file`` in its environment."""
+    """Every process of ``run_file``, with the tokens of ``tokens_file`` in its environment and,
+    for each daprd, the mTLS trust anchors of ``anchors_file`` (``DAPR_TRUST_ANCHORS``)."""
     tokens = InstanceTokens(tokens_file).env() if tokens_file else {}
-    return [
-        Child(
-            replace(spec, env={**spec.env, **tokens}), log_dir / f"{spec.app_id}.{spec.role}.log", RestartRecord(policy)
-        )
-        for spec in read_run_file(run_file, daprd)
-    ]
+    anchors = {"DAPR_TRUST_ANCHORS": anchors_file.read_text()} if anchors_file and anchors_file.exists() else {}
+    children = []
+    for spec in read_run_file(run_file, daprd):
+        env = {**spec.env, **tokens, **(anchors if spec.role == "daprd" else {})}
+        children.append(Child(replace(spec, env=env), log_dir / spec.log_name, RestartRecord(policy)))
+    return children
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -187,17 +192,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run_file", type=Path)
     parser.add_argument("--daprd", type=Path, required=True)
     parser.add_argument("--state", type=Path, required=True, help="where to write the state (JSON)")
-    parser.add_argument("--log-dir", type=Path, required=True, help="one log per process: <app>.<role>.log")
+    parser.add_argument("--log-dir", type=Path, required=True, help="one log per process: <app>[-<replica>].<role>.log")
     parser.add_argument(
         "--tokens",
         type=Path,
         help="the instance's tokens.json: DAPR_API_TOKEN and APP_API_TOKEN for every daprd and app",
     )
+    parser.add_argument(
+        "--trust-anchors", type=Path, help="Sentry's root certificate (ca.crt): DAPR_TRUST_ANCHORS for every daprd"
+    )
     parser.add_argument("--initial-delay", type=float, default=RestartPolicy.initial)
     parser.add_argument("--max-delay", type=float, default=RestartPolicy.max_delay)
     args = parser.parse_args(argv)
     policy = RestartPolicy(initial=args.initial_delay, max_delay=args.max_delay)
-    children = children_of(args.run_file, args.daprd, args.log_dir, policy, args.tokens)
+    children = children_of(args.run_file, args.daprd, args.log_dir, policy, args.tokens, args.trust_anchors)
     supervisor = Supervisor(children, args.state)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     signal.signal(signal.SIGINT, supervisor.request_stop)

@@ -1,4 +1,5 @@
-"""structlog set-up with a processor that masks every registered secret value."""
+"""structlog set-up with a processor that masks every registered secret value, and the
+current span's ``trace_id`` / ``span_id`` (W3C hex) on every line logged inside a trace."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
-__all__ = ["SecretRegistry", "configure_logging", "secrets"]
+__all__ = ["SecretRegistry", "add_trace_ids", "configure_logging", "secrets"]
 
 MASK = "***"
 
@@ -47,6 +49,15 @@ class SecretRegistry:
 secrets = SecretRegistry()
 
 
+def add_trace_ids(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``trace_id`` and ``span_id`` of the current span, when there is one."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = trace.format_trace_id(context.trace_id)
+        event["span_id"] = trace.format_span_id(context.span_id)
+    return event
+
+
 def configure_logging(service: str, level: str = "info", json_logs: bool = False) -> None:
     """One structlog pipeline per process; ``secrets`` masking runs last before rendering."""
     renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
@@ -54,6 +65,7 @@ def configure_logging(service: str, level: str = "info", json_logs: bool = False
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            add_trace_ids,
             structlog.processors.TimeStamper(fmt="iso"),
             structlog.processors.format_exc_info,
             secrets,

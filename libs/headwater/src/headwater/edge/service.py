@@ -1,5 +1,12 @@
-"""The shell every service uses: the FastAPI app with ``/healthz`` and the app-token check,
-the uvicorn runner, the clock, and the sidecar and database clients of the lifespan."""
+"""The shell every service uses: the FastAPI app with ``/healthz``, ``/metrics``, tracing and
+the app-token check, the uvicorn runner, the clock, and the sidecar and database clients of
+the lifespan.
+
+``/healthz`` and ``/metrics`` are open (no ``dapr-api-token``), like a kubelet probe and a
+Prometheus scrape expect: the app port is bound to loopback locally (in Kubernetes the
+NetworkPolicies decide who reaches the pod), and ``/metrics`` holds counts per source id
+only (no URL, no secret, no record). It is also reachable through
+the sidecar (``/v1.0/invoke/<app>/method/metrics``), which sends the token anyway."""
 
 from __future__ import annotations
 
@@ -11,24 +18,35 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from headwater.edge.settings import ServiceSettings
 from headwater.edge.sidecar import DaprSidecar
+from headwater.edge.tracing import configure_tracing, instrument_app
+from headwater.telemetry import configure_metrics
 
 __all__ = ["SystemClock", "create_service_app", "serve", "sidecar_and_database"]
 
-OPEN_PATHS = ("/healthz", "/openapi.json", "/docs")
+OPEN_PATHS = ("/healthz", "/metrics", "/openapi.json", "/docs")
 
 
 def create_service_app(name: str, version: str, lifespan: Any, app_api_token: str | None) -> FastAPI:
-    """A FastAPI app with ``GET /healthz``; when ``app_api_token`` is set, every other path
-    requires it in the ``dapr-api-token`` header (daprd sends it on every call)."""
+    """A FastAPI app with ``GET /healthz`` and ``GET /metrics`` (Prometheus exposition), traced
+    (``headwater.edge.tracing``); when ``app_api_token`` is set, every other path requires it in
+    the ``dapr-api-token`` header (daprd sends it on every call)."""
+    configure_tracing(name)
+    configure_metrics(name)
     app = FastAPI(title=f"headwater {name}", version=version, lifespan=lifespan)
+    instrument_app(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, Any]:
         checks: Callable[[], Awaitable[dict[str, Any]]] | None = getattr(request.app.state, "health", None)
         return {"status": "ok", "service": name, **(await checks() if checks else {})}
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     if app_api_token:
         expected = app_api_token.encode()

@@ -3,6 +3,10 @@
 The Python SDK's clients block the event loop in their constructors (a synchronous
 health poll, DAPR.md §9), so the services speak the sidecar's documented HTTP API with
 httpx instead. Errors keep Dapr's error code and never include request bodies.
+
+Every call is a client span (``publish <topic>``, ``invoke <app>``, …) whose W3C
+``traceparent`` goes with the request: Dapr puts it into the CloudEvent it publishes (bulk
+entries included) and forwards it on invocation, so a trace goes on across the sidecars.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import json
 from typing import Any
 
 import httpx
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 __all__ = ["DaprError", "DaprSidecar"]
 
@@ -40,7 +46,17 @@ class DaprSidecar:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _call(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
+    async def _call(self, method: str, path: str, what: str, span: str | None = None, **kwargs: Any) -> httpx.Response:
+        with trace.get_tracer("headwater").start_as_current_span(span or what, kind=SpanKind.CLIENT) as current:
+            kwargs["headers"] = dict(kwargs.get("headers") or {})
+            propagate.inject(kwargs["headers"])
+            try:
+                return await self._send(method, path, what, **kwargs)
+            except DaprError as exc:
+                current.set_status(Status(StatusCode.ERROR, str(exc)[:200]))
+                raise
+
+    async def _send(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -63,6 +79,7 @@ class DaprSidecar:
             "POST",
             f"/v1.0/publish/{pubsub}/{topic}",
             f"publish to {topic}",
+            f"publish {topic}",
             content=json.dumps(data, default=str),
             params=params,
             headers={"content-type": "application/json"},
@@ -80,6 +97,7 @@ class DaprSidecar:
                 "POST",
                 f"/v1.0-alpha1/publish/bulk/{pubsub}/{topic}",
                 f"bulk publish to {topic}",
+                f"publish {topic}",
                 content=json.dumps(body, default=str),
                 headers={"content-type": "application/json"},
             )
@@ -103,11 +121,15 @@ class DaprSidecar:
         if timeout is not None:
             kwargs["timeout"] = timeout
         return await self._call(
-            http_verb, f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}", f"invoke {app_id}/{method}", **kwargs
+            http_verb,
+            f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}",
+            f"invoke {app_id}/{method}",
+            f"invoke {app_id}",
+            **kwargs,
         )
 
     async def get_secret(self, store: str, key: str) -> dict[str, str]:
-        response = await self._call("GET", f"/v1.0/secrets/{store}/{key}", f"secret {store}/{key!r}")
+        response = await self._call("GET", f"/v1.0/secrets/{store}/{key}", f"secret {store}/{key!r}", f"secret {store}")
         return dict(response.json())
 
     async def secret_value(self, store: str, ref: str) -> str | None:
@@ -121,12 +143,12 @@ class DaprSidecar:
         return found.get(name) if name in found else (next(iter(found.values())) if len(found) == 1 else None)
 
     async def schedule_job(self, name: str, job: dict[str, Any]) -> None:
-        await self._call("POST", f"/v1.0/jobs/{name}", f"schedule job {name}", json=job)
+        await self._call("POST", f"/v1.0/jobs/{name}", f"schedule job {name}", "schedule job", json=job)
 
     async def get_job(self, name: str) -> dict[str, Any] | None:
         """The job, or None when the scheduler does not know it (Dapr answers 500 then)."""
         try:
-            response = await self._call("GET", f"/v1.0/jobs/{name}", f"get job {name}")
+            response = await self._call("GET", f"/v1.0/jobs/{name}", f"get job {name}", "get job")
         except DaprError as exc:
             if exc.status == 500 and (exc.code or "").startswith("DAPR_SCHEDULER_GET_JOB"):
                 return None
@@ -136,7 +158,7 @@ class DaprSidecar:
         return dict(response.json())
 
     async def delete_job(self, name: str) -> None:
-        await self._call("DELETE", f"/v1.0/jobs/{name}", f"delete job {name}")
+        await self._call("DELETE", f"/v1.0/jobs/{name}", f"delete job {name}", "delete job")
 
     async def healthy(self) -> bool:
         try:

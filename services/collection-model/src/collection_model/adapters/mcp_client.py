@@ -6,7 +6,9 @@ offers its newest handshake protocol version, the server answers the one it spea
 ``notifications/initialized``; then ``tools/call`` with ``Accept: application/json,
 text/event-stream``, the ``Mcp-Session-Id`` the server gave (when it keeps sessions) and
 ``MCP-Protocol-Version`` on every request; the reply read as JSON or as an SSE stream;
-finally the session is closed with ``DELETE``. Stateless servers (no session id, JSON
+finally the session is closed with ``DELETE``. The call is a client span (``mcp tools/call``)
+whose W3C ``traceparent`` goes with every request, so the MCP server's sidecar and app
+continue the document's trace. Stateless servers (no session id, JSON
 replies) and stateful ones (a session, SSE replies) are both spoken to this way.
 
 Every failure becomes an ``ItemListingError`` naming the server, the tool and the reason:
@@ -27,6 +29,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Implementation, TextContent
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from collection_model.domain.iteration import ItemListingError
@@ -50,6 +54,11 @@ class McpItemSource:
         return f"{self._dapr_url}/v1.0/invoke/{quote(call.server, safe='')}/method{call.path}"
 
     async def call_tool(self, call: ToolCall) -> ToolResult:
+        tracer = trace.get_tracer("headwater")
+        with tracer.start_as_current_span("mcp tools/call", kind=SpanKind.CLIENT, attributes={"mcp.tool": call.tool}):
+            return await self._call_tool(call)
+
+    async def _call_tool(self, call: ToolCall) -> ToolResult:
         try:
             with anyio.fail_after(call.timeout_seconds + GRACE_SECONDS):
                 result = await self._session_call(call)
@@ -69,7 +78,9 @@ class McpItemSource:
     async def _session_call(self, call: ToolCall) -> CallToolResult:
         # the MCP read timeout (which cancels the request) comes first; HTTP's only backs it up
         timeout = httpx2.Timeout(call.timeout_seconds + 2, connect=min(call.timeout_seconds, 10.0))
-        async with httpx2.AsyncClient(headers=self._headers, timeout=timeout) as http:
+        headers = dict(self._headers)
+        propagate.inject(headers)
+        async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
             transport = streamable_http_client(self.endpoint(call), http_client=http)
             session = Client(
                 transport,

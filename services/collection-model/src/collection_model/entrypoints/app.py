@@ -16,7 +16,6 @@ from headwater.contracts.topics import WORK_ITEMS
 from headwater.edge.logging import configure_logging
 from headwater.edge.service import create_service_app
 from headwater.edge.subscriptions import Subscriptions
-from headwater.telemetry import configure_metrics
 
 __all__ = ["create_app"]
 
@@ -26,7 +25,6 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging("collection-model", settings.log_level, settings.log_json)
-    configure_metrics("collection-model")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -29,6 +29,7 @@ from collection_model.domain.rate_limit import TokenBucket
 from collection_model.domain.retry_policy import retry_after_seconds
 from collection_model.domain.templating import Place, TemplateContext, build_url, render, render_body, with_params
 from collection_model.service_layer.auth import Authenticator
+from collection_model.service_layer.fetch_metrics import MeteredHttp, count_item, counting_sleep
 from collection_model.service_layer.listing import list_items
 from collection_model.service_layer.ports import (
     Clock,
@@ -40,13 +41,10 @@ from collection_model.service_layer.ports import (
 )
 from collection_model.service_layer.retrying import call_with_retries
 from headwater.config import IterationSpec, RequestSpec, RetrySpec
-from headwater.telemetry import counter
 
 __all__ = ["FetchJob", "FetchOutcome", "FetchService", "ItemFailure"]
 
 log = structlog.get_logger(__name__)
-ok_counter = counter("headwater.fetch.items_succeeded", "items (or single requests) fetched")
-fail_counter = counter("headwater.fetch.items_failed", "items (or single requests) skipped after retries")
 
 
 @dataclass(frozen=True)
@@ -194,12 +192,12 @@ class FetchService:
         if paginator.stop_reason == "max_pages":
             log.warning("pagination stopped at max_pages", source_id=job.source_id, item=label)
         outcome.fetched += 1
-        ok_counter.add(1, {"source_id": job.source_id})
+        count_item(job.source_id, succeeded=True)
 
     def _failed(self, job: FetchJob, label: str, exc: Exception, outcome: FetchOutcome) -> None:
         error = self._masker.mask(f"{type(exc).__name__}: {exc}")
         outcome.failures.append(ItemFailure(label, error))
-        fail_counter.add(1, {"source_id": job.source_id})
+        count_item(job.source_id, succeeded=False)
         log.warning("item skipped", source_id=job.source_id, task_id=job.task_id, item=label, error=error)
 
     async def _fetch_page(
@@ -223,7 +221,7 @@ class FetchService:
                 raise HttpStatusError(response.status, f"HTTP {response.status} from {_shown(sent[-1])}", retry_after)
             return response
 
-        response = await call_with_retries(attempt, job.retry, self._clock.sleep)
+        response = await call_with_retries(attempt, job.retry, counting_sleep(self._clock.sleep, job.source_id))
         return response, sent[-1]
 
     async def _send(
@@ -248,7 +246,7 @@ class FetchService:
         sent.append(url)
         await self._throttle(job)
         async with gate:
-            return await self._http.request(
+            return await MeteredHttp(self._http, job.source_id, self._clock).request(
                 request.method,
                 url,
                 headers={**headers, **creds.headers},

@@ -6,13 +6,15 @@ duplicate insert, ignored), and concurrent reports never write the same document
 document per task, grown by concurrent ``$addToSet`` upserts, lost 1 to 3 of 101 concurrent adds
 on FerretDB 2.5 when it did not exist yet.) The progress of a task in a run is read back as the
 range of ``_id``s sharing the ``<task id>|<run id>|`` prefix, on the ``_id`` index; the read
-follows the insert, so the last of concurrent reports sees them all.
+follows the insert, so the last of concurrent reports sees them all. A run's progress
+(``run_reports``) reads one such range per task of the run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +26,7 @@ from headwater.contracts.messages import TaskResult, TaskStatus, TimeWindow
 from headwater.edge.mongo import is_duplicate_key
 from planner.adapters.mongo_codec import aware, window_doc, window_from_doc
 from planner.adapters.mongo_errors import store_calls
+from planner.domain.progress import StoredReport
 
 __all__ = ["MongoTaskLedger", "report_document", "report_prefix"]
 
@@ -67,6 +70,7 @@ def report_document(result: TaskResult) -> dict[str, Any]:
         "received_at": datetime.now(UTC),
         **window,
         **report,
+        "counts": {k: int(v) for k, v in result.counts.items()},  # for the run's progress; not in the digest
     }
 
 
@@ -87,6 +91,24 @@ class MongoTaskLedger:
         prefix = report_prefix(result.task_id, result.run_id)
         cursor = self._reports.find({"_id": {"$gte": prefix, "$lt": prefix + _END}})
         return _progress(result, await cursor.to_list())
+
+    async def run_reports(self, run_id: str, task_ids: Sequence[str]) -> list[StoredReport]:
+        ranges = [{"_id": {"$gte": p, "$lt": p + _END}} for p in (report_prefix(t, run_id) for t in task_ids)]
+        if not ranges:
+            return []
+        docs = await self._reports.find({"$or": ranges}).to_list()
+        return [_stored_report(doc) for doc in docs]
+
+
+def _stored_report(doc: dict[str, Any]) -> StoredReport:
+    return StoredReport(
+        task_id=doc["task_id"],
+        reporter=doc["reporter"],
+        status=doc["status"],
+        received_at=aware(doc.get("received_at")) or _EPOCH,
+        document_key=doc.get("document_key") or "",
+        counts={k: int(v) for k, v in (doc.get("counts") or {}).items()},
+    )
 
 
 def _progress(result: TaskResult, reports: list[dict[str, Any]]) -> _Progress:

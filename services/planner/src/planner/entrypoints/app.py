@@ -15,7 +15,6 @@ from headwater.edge.probes import ProbeRecorder
 from headwater.edge.service import create_service_app
 from headwater.edge.sidecar import DaprError
 from headwater.edge.subscriptions import CloudEvent, Outcome, Subscriptions
-from headwater.telemetry import configure_metrics
 from planner import bootstrap
 from planner.bootstrap import Container
 from planner.entrypoints import runs_api, sources_api
@@ -33,7 +32,6 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging("planner", settings.log_level, settings.log_json)
-    configure_metrics("planner")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

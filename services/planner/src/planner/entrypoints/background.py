@@ -1,7 +1,8 @@
 """The planner's background work and its task-result handling while the store is down.
 
 ``sweep_forever`` runs ``Sweeper.sweep`` every ``sweep_interval`` seconds in the lifespan
-(overdue runs, pending job deletions); a failing pass is logged and the next one tries again.
+(overdue runs, pending job deletions) and refreshes the gauges read from the store (the
+watermark lag); a failing pass is logged and the next one tries again.
 ``record_holding`` records a task result (``DROP`` for one the planner refuses: it goes to
 the dead-letter topic; the service layer logged why), holding the delivery while the store is
 unavailable (retrying with backoff for up to ``store_hold`` seconds) before answering RETRY:
@@ -52,6 +53,8 @@ async def _sweep_forever(container: Container, interval: float) -> None:
             report = await container.sweeper.sweep()
             if report.closed_runs or report.jobs.pending:
                 log.info("sweep", closed_runs=report.closed_runs, jobs_pending=report.jobs.pending)
+            for gauge in container.gauges:
+                await gauge.refresh()
         except Exception as exc:  # a store or scheduler outage: the next pass tries again
             log.warning("sweep failed; next pass retries", error=str(exc))
         await asyncio.sleep(interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -110,6 +111,14 @@ async def list_runs(
 @router.get("/runs/{run_id}")
 async def get_run(run_id: str, _auth: RequireToken, container: ContainerDep) -> dict[str, Any]:
     return run_view(await container.queries.get_run(run_id))
+
+
+@router.get("/runs/{run_id}/progress")
+async def get_run_progress(run_id: str, _auth: RequireToken, container: ContainerDep) -> dict[str, Any]:
+    """The run and its counts so far: tasks by status, items/pages fetched, documents
+    stored/duplicate/failed of those expected, records (``headwater runs watch``)."""
+    run, progress = await container.queries.run_progress(run_id)
+    return {"run": run_view(run), "progress": asdict(progress)}
 
 
 @router.get("/sources/{source_id}/status")

@@ -16,6 +16,7 @@ from headwater.config.incremental import CursorValue
 from headwater.contracts.messages import FetchTask, TaskResult, TimeWindow
 from planner.domain.cursor import StoredCursor
 from planner.domain.jobs import RegisteredJob
+from planner.domain.progress import StoredReport
 from planner.domain.retries import WindowRetry
 from planner.domain.runs import Run, SourceState
 from planner.domain.sources import StoredSource
@@ -46,9 +47,14 @@ class Clock(Protocol):
 
 
 class Metrics(Protocol):
-    """Counters of what planning did (``headwater.planner.<name>``), with attributes."""
+    """What planning did: counts and durations by name, with attributes (``source_id``, …);
+    the adapter maps each name to an exported instrument (``headwater.metric_names``)."""
 
     def count(self, name: str, amount: int, **attributes: str) -> None: ...
+
+    def observe(self, name: str, seconds: float, **attributes: str) -> None:
+        """A duration (``run_duration``)."""
+        ...
 
 
 class ApiTokens(Protocol):
@@ -225,6 +231,10 @@ class TaskLedger(Protocol):
     async def record(self, result: TaskResult) -> TaskProgress:
         """Add ``result``; the progress counts only the reports of the result's run (each try
         of a window is a run of its own, so an earlier try's reports do not mix in)."""
+        ...
+
+    async def run_reports(self, run_id: str, task_ids: Sequence[str]) -> list[StoredReport]:
+        """Every report received so far of ``task_ids`` in run ``run_id`` (the run's progress)."""
         ...
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from headwater.config import IncrementalSpec
 from planner.domain.cursor import FetchStart, StoredCursor, fetch_start
 from planner.domain.jobs import RegisteredJob
+from planner.domain.progress import RunProgress, run_progress
 from planner.domain.retries import WindowRetry, WindowState
 from planner.domain.runs import Run
 from planner.domain.watermarks import RunStatus
@@ -19,6 +20,7 @@ from planner.service_layer.ports import (
     RunRepository,
     SourceRepository,
     StateRepository,
+    TaskLedger,
 )
 
 __all__ = ["LastError", "RunQueries", "SourceStatus"]
@@ -105,8 +107,10 @@ class RunQueries:
         jobs: JobRegistry,
         retries: RetryRepository,
         clock: Clock,
+        ledger: TaskLedger,
     ) -> None:
         self._runs = runs
+        self._ledger = ledger
         self._retries = retries
         self._state = state
         self._sources = sources
@@ -122,6 +126,11 @@ class RunQueries:
         if run is None:
             raise NotFound(f"run {run_id!r} not found")
         return run
+
+    async def run_progress(self, run_id: str) -> tuple[Run, RunProgress]:
+        """The run and what its tasks' reports add up to so far (``runs watch``)."""
+        run = await self.get_run(run_id)
+        return run, run_progress(run, await self._ledger.run_reports(run_id, run.task_ids))
 
     async def source_status(self, source_id: str) -> SourceStatus:
         source = await self._sources.get(source_id)

@@ -27,7 +27,7 @@ from planner.domain.reports import foreign_run, planned_window, refusal, settled
 from planner.domain.runs import Run
 from planner.domain.watermarks import advance_completed
 from planner.service_layer.errors import Refused
-from planner.service_layer.ports import Clock, RunRepository, StateRepository, TaskLedger, TaskProgress
+from planner.service_layer.ports import Clock, Metrics, RunRepository, StateRepository, TaskLedger, TaskProgress
 from planner.service_layer.retries import RetryService
 
 __all__ = ["ResultService", "task_error", "task_status"]
@@ -61,13 +61,20 @@ class ResultService:
     """Records the reports of each task and, once a task is complete, its run and window."""
 
     def __init__(
-        self, ledger: TaskLedger, runs: RunRepository, state: StateRepository, retries: RetryService, clock: Clock
+        self,
+        ledger: TaskLedger,
+        runs: RunRepository,
+        state: StateRepository,
+        retries: RetryService,
+        clock: Clock,
+        metrics: Metrics,
     ) -> None:
         self._ledger = ledger
         self._runs = runs
         self._state = state
         self._retries = retries
         self._clock = clock
+        self._metrics = metrics
 
     async def on_result(self, result: TaskResult) -> str | None:
         """Record one report; returns the task's final status once it is known. ``Refused`` for
@@ -123,7 +130,13 @@ class ResultService:
             )
             if window is not None:
                 await self._retries.failed(run.source_id, result.task_id, window, run.run_id, error)
-        await self._runs.record_task(run.run_id, result.task_id, status, self._clock.now(), error)
+        now = self._clock.now()
+        closed = await self._runs.record_task(run.run_id, result.task_id, status, now, error)
+        if closed is not None and set(closed.task_ids) <= set(closed.task_status):  # its last task: the run is over
+            outcome = closed.status.value
+            self._metrics.count("runs_closed", 1, source_id=run.source_id, outcome=outcome)
+            seconds = (now - closed.triggered_at).total_seconds()
+            self._metrics.observe("run_duration", seconds, source_id=run.source_id, outcome=outcome)
 
     async def _advance_cursor(self, result: TaskResult, progress: TaskProgress) -> None:
         if not progress.cursors or not may_advance(progress.fetch_status, progress.document_status):

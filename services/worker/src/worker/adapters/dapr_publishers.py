@@ -8,11 +8,12 @@ from headwater.contracts.events import _Event
 from headwater.contracts.messages import TaskResult
 from headwater.contracts.topics import INGESTION_EVENTS, PUBSUB, TASK_RESULTS
 from headwater.edge.sidecar import DaprSidecar
+from headwater.metric_names import EVENTS_EMITTED
 from headwater.telemetry import counter
 
 __all__ = ["DaprEventPublisher", "DaprRepublisher", "DaprResultPublisher"]
 
-events_counter = counter("headwater.worker.events_emitted", "domain events published on ingestion-events")
+events_counter = counter(EVENTS_EMITTED.name, EVENTS_EMITTED.description, EVENTS_EMITTED.unit)
 
 
 class DaprEventPublisher:
@@ -33,7 +34,7 @@ class DaprEventPublisher:
                 "cloudevent.subject": event.source_id,
             },
         )
-        events_counter.add(1, {"type": data["type"]})
+        events_counter.add(1, {"source_id": str(data.get("source_id", "")), "type": data["type"]})
 
 
 class DaprResultPublisher:

@@ -14,7 +14,6 @@ from headwater.edge.logging import configure_logging
 from headwater.edge.probes import ProbeRecorder
 from headwater.edge.service import create_service_app
 from headwater.edge.subscriptions import Subscriptions
-from headwater.telemetry import configure_metrics
 from worker import bootstrap
 from worker.entrypoints import datasets_api, dead_letters_api, records_api, reports_api, reprocess_api
 from worker.entrypoints.subscriptions import subscribe
@@ -25,9 +24,22 @@ __all__ = ["create_app"]
 log = structlog.get_logger(__name__)
 
 
+GAUGES_EVERY_S = 15.0
+
+
 async def _drain_outbox(container: bootstrap.Container, every_s: float) -> None:
-    """Publish what the outbox keeps (events and results whose publish failed), every ``every_s``."""
+    """Publish what the outbox keeps (events and results whose publish failed), every ``every_s``;
+    refresh the gauges read from the store (dead letters) every ``GAUGES_EVERY_S``."""
+    loop = asyncio.get_running_loop()
+    refreshed = float("-inf")
     while True:
+        if loop.time() - refreshed >= GAUGES_EVERY_S:
+            refreshed = loop.time()
+            for gauge in container.gauges:
+                try:
+                    await gauge.refresh()
+                except Exception as exc:  # the store may be down: the next pass tries again
+                    log.warning("gauge refresh failed", error=str(exc))
         await asyncio.sleep(every_s)
         await container.outbox.try_drain()
 
@@ -35,7 +47,6 @@ async def _drain_outbox(container: bootstrap.Container, every_s: float) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging("worker", settings.log_level, settings.log_json)
-    configure_metrics("worker")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

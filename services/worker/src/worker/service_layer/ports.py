@@ -55,13 +55,14 @@ class Clock(Protocol):
 
 
 class Metrics(Protocol):
-    """Counters of what the worker did (``headwater.worker.<name>``), with attributes."""
+    """Counts and durations of what the worker did, by name (``headwater.metric_names``)."""
 
     def count(self, name: str, amount: int, **attributes: str) -> None: ...
 
+    def observe(self, name: str, seconds: float, **attributes: str) -> None: ...
+
     def snapshot(self) -> dict[str, int]:
         """Totals per counter name of every ``headwater.*`` counter this process keeps."""
-        ...
 
 
 class ApiTokens(Protocol):

@@ -32,6 +32,7 @@ from worker.service_layer.bodies import DocumentBodies
 from worker.service_layer.claims import ClaimLost, Lease, StreamClaims, receipt_of
 from worker.service_layer.errors import BodyExpired
 from worker.service_layer.extract import BATCH_ROWS, extract_batches
+from worker.service_layer.measures import measure
 from worker.service_layer.outbox import Outbox
 from worker.service_layer.outcomes import Busy, Outcome, Processed, Unprocessable
 from worker.service_layer.ports import (
@@ -164,7 +165,7 @@ class DocumentProcessor:
         await self._heads.finish(stream, job.occurrence, "processed")  # whoever sees "processed" can rely on it
         await self._raw.finish(receipt.document_id, "processed", counts)
         await self._outbox.flush(closing)
-        self._metrics.count("documents_stored", 1, source_id=doc.source_id)
+        measure(self._metrics, "stored", doc.source_id, job.now, self._clock.now(), counts)
         log.info("document stored", source_id=doc.source_id, document_id=job.occurrence, **counts)
         return Processed(status, job.occurrence, counts)
 
@@ -249,7 +250,7 @@ class DocumentProcessor:
         if not superseded and not doc.reprocess:  # a reprocess redelivered: no duplicate of a fetch
             await self._raw.count_duplicate(job.receipt.document_id)
             await self._snapshot_part(job)
-        self._metrics.count("documents_duplicate", 1, source_id=doc.source_id)
+        measure(self._metrics, "duplicate", doc.source_id, job.now, self._clock.now())
         return await announce_skipped(self._events, job.trail, doc, job.receipt, job.occurrence, job.now, superseded)
 
     async def _snapshot_part(self, job: _Job) -> None:
@@ -270,7 +271,7 @@ class DocumentProcessor:
 
     async def _fail(self, job: _Job, stage: Literal["fetch", "parse", "store"], error: str) -> Unprocessable:
         doc, occurrence, now = job.doc, job.occurrence, self._clock.now()
-        self._metrics.count("documents_failed", 1, source_id=doc.source_id)
+        measure(self._metrics, "failed", doc.source_id, job.now, now)
         await self._log.write([Rejection(occurrence, doc.source_id, doc.task_id, 0, None, error, None, now)])
         await self._raw.finish(job.receipt.document_id, "failed", {}, error)
         await self._heads.finish(head_id(doc.source_id, job.receipt.stream), occurrence, "failed")
