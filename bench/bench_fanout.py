@@ -21,7 +21,8 @@ ITEMS, LATENCY = 500, 0.1
 
 
 def main() -> None:
-    regions = [{"id": f"i{i:03d}", "name": f"item {i}"} for i in range(ITEMS)]
+    # the example server's Region shape (its output schema is checked by the MCP SDK)
+    regions = [{"id": f"i{i:03d}", "name": f"item {i}", "latitude": 50.0, "longitude": 8.0} for i in range(ITEMS)]
     with tempfile.TemporaryDirectory() as tmp:
         regions_file = Path(tmp) / "regions.json"
         regions_file.write_text(json.dumps(regions))
