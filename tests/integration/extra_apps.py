@@ -12,23 +12,15 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from headwater_ops.runtime.binaries import resolve_runtime
+from headwater_ops.runtime.procs import answers
 from headwater_ops.runtime.sentry import trust_anchors
 from headwater_ops.runtime.stack import Stack
 
 __all__ = ["ExtraApp"]
-
-
-def _answers(url: str, status: int) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == status)
-    except OSError:
-        return False
 
 
 @dataclass
@@ -92,7 +84,7 @@ class ExtraApp:
 
     def _wait(self, url: str, status: int, what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        while not _answers(url, status):
+        while not answers(url, status):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.app_id} {what} never answered {url} (logs in {self.log_dir})")
             dead = [p.args for p in self.procs if p.poll() is not None]

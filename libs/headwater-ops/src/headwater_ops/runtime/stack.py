@@ -89,9 +89,13 @@ class Stack:
     def apps(self) -> dict[str, AppEndpoint]:
         return app_endpoints(self.settings.project, self.ports.offset)
 
+    def replicas(self) -> list[AppEndpoint]:
+        """The apps' extra replicas (``runtime/replicas.py``)."""
+        return replica_endpoints(self.apps(), self.settings.replicas)
+
     def endpoints(self) -> list[AppEndpoint]:
         """Every app and sidecar the stack runs: the apps, then their extra replicas."""
-        return [*self.apps().values(), *replica_endpoints(self.apps(), self.settings.replicas)]
+        return [*self.apps().values(), *self.replicas()]
 
     def render(self, extra_env: dict[str, str] | None = None) -> Path:
         """Write the instance's components, configuration and run file; return the run file."""
@@ -100,7 +104,7 @@ class Stack:
         resolver, pubsub, extra = (
             self.settings.name_resolution,
             self.settings.pubsub,
-            self.endpoints()[len(self.apps()) :],
+            self.replicas(),
         )
         return render_instance(
             self.settings.project, self.dir, self.ports, self.secrets_file, env, resolver, pubsub, extra
@@ -131,7 +135,7 @@ class Stack:
             redis_address=f"127.0.0.1:{self.ports.redis}",
             scheduler_address=f"127.0.0.1:{self.ports.scheduler}",
             apps=apps,
-            replicas=self.endpoints()[len(apps) :],
+            replicas=self.replicas(),
             logs=logs,
             runtime_source=rt.source if rt else "",
             secrets_file=self.secrets_file,
