@@ -1,4 +1,5 @@
-"""Shared bench plumbing: a real stack (instance ``bench``, ports + 2000), the CLI, results.
+"""Shared bench plumbing: a real stack (instance ``bench``, ports + 2000; ``HEADWATER_BENCH_INSTANCE``
+and ``HEADWATER_BENCH_PORT_OFFSET`` choose others), the CLI, results.
 
 Benchmarks print JSON and write ``bench/results/<name>.json``; they measure, they do not
 assert (machines are shared and noisy: compare ratios measured in one run).
@@ -28,7 +29,12 @@ RESULTS = project_dir() / "bench" / "results"
 
 @contextmanager
 def bench_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    settings = RuntimeSettings(instance="bench", port_offset=2000, persistent=False, start_timeout_seconds=120)
+    settings = RuntimeSettings(
+        instance=os.environ.get("HEADWATER_BENCH_INSTANCE", "bench"),
+        port_offset=int(os.environ.get("HEADWATER_BENCH_PORT_OFFSET", "2000")),
+        persistent=False,
+        start_timeout_seconds=120,
+    )
     stack = Stack(settings, report=lambda m: print(f"[runtime] {m}", file=sys.stderr))
     stack.down(quiet=True)
     shutil.rmtree(settings.instance_dir, ignore_errors=True)

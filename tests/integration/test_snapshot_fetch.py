@@ -140,6 +140,17 @@ async def test_a_complete_snapshot_closes_a_dropped_key_and_a_failed_page_delete
         assert len(await events(http, runtime, sid, "records.changed")) >= 2
         assert [e for e in await announced() if e["deleted"] != ["P3"]] == []  # no other deletion
 
+        # run 4: P3 is back: the tombstone is replaced by a live current document (v3)
+        api.routes["/prices"] = price_list({"P1": 1.5, "P3": 3.5, "P4": 4.0})
+        await runs.run()
+
+        async def back() -> dict[str, Any] | None:
+            return await db["records"].find_one({"_id": f"{sid}:P3", "deleted": {"$ne": True}})
+
+        revived = await until(back)
+        assert (revived["version"], revived["is_current"], revived["data"]["price"]) == (3, True, 3.5), revived
+        assert "deleted" not in revived and "valid_to" not in revived, revived
+
 
 async def test_each_failed_item_of_a_fan_out_is_announced_once(
     stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient

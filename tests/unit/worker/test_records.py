@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from worker.domain.records import MissingKeyError, natural_key, record_content_hash
+from worker.domain.records import MissingKeyError, canonical_json, natural_key, record_content_hash
 
 
 def test_natural_key_joins_stripped_parts() -> None:
@@ -36,3 +39,29 @@ def test_content_hash_ignores_key_order_and_sees_every_change() -> None:
     assert record_content_hash({"a": 1}) != record_content_hash({"a": "1"})
     digest = record_content_hash({"when": datetime(2026, 1, 1), "text": "Größe"})
     assert len(digest) == 64 and digest == record_content_hash({"text": "Größe", "when": datetime(2026, 1, 1)})
+
+
+# records as parsers and validation produce them: JSON values, times, awkward floats and text
+_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text()
+    | st.datetimes(timezones=st.none() | st.just(UTC))
+    | st.dates()
+)
+_values = st.recursive(_leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3))
+
+
+@settings(max_examples=400, deadline=None)
+@given(record=st.dictionaries(st.text(), _values, max_size=6))
+def test_fast_content_hash_is_the_hash_of_the_reference_canonical_json(record: dict[str, object]) -> None:
+    """Hashes stored before orjson did the encoding stay valid: the fast path hashes the bytes
+    ``json.dumps`` (the reference) writes, for every value, falling back where they would differ."""
+    assert record_content_hash(record) == hashlib.sha256(canonical_json(record)).hexdigest()
+
+
+@pytest.mark.parametrize("value", [1e-05, -3.2e-08, float("nan"), float("inf"), 2**65, "\ud800", 0.0001, 1e16])
+def test_values_orjson_writes_differently_hash_as_before(value: object) -> None:
+    assert record_content_hash({"v": value}) == hashlib.sha256(canonical_json({"v": value})).hexdigest()

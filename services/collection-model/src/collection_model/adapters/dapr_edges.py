@@ -11,8 +11,9 @@ from typing import Any
 from collection_model.service_layer.ports import TaskEnd
 from headwater.contracts.events import TaskFailed
 from headwater.contracts.messages import FetchTask, RawDocument, TaskResult
-from headwater.contracts.topics import INGESTION_EVENTS, PUBSUB, RAW_DOCUMENTS, TASK_RESULTS
+from headwater.contracts.topics import PUBSUB, RAW_DOCUMENTS, TASK_RESULTS
 from headwater.edge.blobs import MongoBlobStore
+from headwater.edge.events import BULK_EVENTS, publish_events
 from headwater.edge.logging import secrets
 from headwater.edge.sidecar import DaprError, DaprSidecar
 
@@ -96,28 +97,15 @@ class DaprDocumentPublisher:
 
 
 class DaprEventPublisher:
-    """Domain events on ``ingestion-events``: CloudEvent type = the event's type, id = its
-    idempotency key, subject = its source; several in bulk calls of at most ``batch``."""
+    """Domain events on ``ingestion-events`` (``headwater.edge.events``), several in bulk calls
+    of at most ``batch``."""
 
-    def __init__(self, sidecar: DaprSidecar, batch: int = 50) -> None:
+    def __init__(self, sidecar: DaprSidecar, batch: int = BULK_EVENTS) -> None:
         self._sidecar = sidecar
         self._batch = batch
 
     async def publish_events(self, events: Sequence[TaskFailed]) -> None:
-        entries = [(event.idempotency_key, event.model_dump(mode="json"), _event_metadata(event)) for event in events]
-        if len(entries) == 1:
-            await self._sidecar.publish(PUBSUB, INGESTION_EVENTS, entries[0][1], metadata=entries[0][2])
-            return
-        for start in range(0, len(entries), self._batch):
-            await self._sidecar.publish_bulk(PUBSUB, INGESTION_EVENTS, entries[start : start + self._batch])
-
-
-def _event_metadata(event: TaskFailed) -> dict[str, str]:
-    return {
-        "cloudevent.type": event.type,
-        "cloudevent.id": event.idempotency_key,
-        "cloudevent.subject": event.source_id,
-    }
+        await publish_events(self._sidecar, events, self._batch)
 
 
 def _is_utf8(content: bytes) -> bool:

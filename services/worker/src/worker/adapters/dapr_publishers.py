@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from headwater.contracts.events import _Event
 from headwater.contracts.messages import TaskResult
-from headwater.contracts.topics import INGESTION_EVENTS, PUBSUB, TASK_RESULTS
+from headwater.contracts.topics import PUBSUB, TASK_RESULTS
+from headwater.edge.events import publish_events
 from headwater.edge.sidecar import DaprSidecar
 from headwater.metric_names import EVENTS_EMITTED
 from headwater.telemetry import counter
@@ -17,24 +19,18 @@ events_counter = counter(EVENTS_EMITTED.name, EVENTS_EMITTED.description, EVENTS
 
 
 class DaprEventPublisher:
-    """CloudEvents on ``ingestion-events``: type = the event type, id = its idempotency key."""
+    """CloudEvents on ``ingestion-events`` (``headwater.edge.events``): one alone, several in bulk."""
 
     def __init__(self, sidecar: DaprSidecar) -> None:
         self._sidecar = sidecar
 
     async def publish(self, event: _Event) -> None:
-        data = event.model_dump(mode="json")
-        await self._sidecar.publish(
-            PUBSUB,
-            INGESTION_EVENTS,
-            data,
-            metadata={
-                "cloudevent.type": data["type"],
-                "cloudevent.id": event.idempotency_key,
-                "cloudevent.subject": event.source_id,
-            },
-        )
-        events_counter.add(1, {"source_id": str(data.get("source_id", "")), "type": data["type"]})
+        await self.publish_many([event])
+
+    async def publish_many(self, events: Sequence[_Event]) -> None:
+        await publish_events(self._sidecar, events)
+        for event in events:
+            events_counter.add(1, {"source_id": event.source_id, "type": str(getattr(event, "type", ""))})
 
 
 class DaprResultPublisher:

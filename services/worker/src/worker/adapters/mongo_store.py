@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
@@ -40,7 +40,15 @@ from worker.domain.documents import DatasetVersion, Receipt, Rejection
 from worker.domain.history import Retime
 from worker.domain.scd2 import CurrentMove, RecordChange, RecordVersion, current_id, version_id
 
-__all__ = ["MongoAuditLog", "MongoDatasetVersions", "MongoParsingLog", "MongoRawDocuments", "MongoRecordStore", "bulk"]
+__all__ = [
+    "MongoAuditLog",
+    "MongoDatasetVersions",
+    "MongoParsingLog",
+    "MongoRawDocuments",
+    "MongoRecordStore",
+    "bulk",
+    "insert_all",
+]
 
 BATCH = 1000
 Doc = dict[str, Any]
@@ -55,11 +63,27 @@ async def bulk(collection: AsyncCollection[Doc], ops: Sequence[Any], ignore_dupl
             result = await collection.bulk_write(list(ops[i : i + BATCH]), ordered=False)
             done += result.inserted_count + result.matched_count + result.upserted_count
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if not ignore_duplicates or any(e.get("code") != 11000 for e in errors):
+            if not ignore_duplicates or not _only_duplicates(exc):
                 raise
             done += exc.details.get("nInserted", 0) + exc.details.get("nMatched", 0)
     return done
+
+
+async def insert_all(collection: AsyncCollection[Doc], docs: list[Doc]) -> int:
+    """``insert_many`` in batches, unordered, a duplicate ``_id`` skipped; how many were inserted."""
+    done = 0
+    for i in range(0, len(docs), BATCH):
+        try:
+            done += len((await collection.insert_many(docs[i : i + BATCH], ordered=False)).inserted_ids)
+        except BulkWriteError as exc:
+            if not _only_duplicates(exc):
+                raise
+            done += exc.details.get("nInserted", 0)
+    return done
+
+
+def _only_duplicates(exc: BulkWriteError) -> bool:
+    return all(e.get("code") == 11000 for e in exc.details.get("writeErrors", []))
 
 
 @retry_transient()
@@ -133,15 +157,16 @@ class MongoRecordStore:
         await bulk(self._versions, [InsertOne(record_version_doc(v)) for v in versions], ignore_duplicates=True)
 
     async def set_current(self, moves: list[CurrentMove]) -> int:
-        ops: list[InsertOne[Doc] | UpdateOne] = []
-        for move in moves:
-            doc = current_record_doc(move.record)
-            if move.expected_seq is None:
-                ops.append(InsertOne(doc))
-            else:
-                r = move.record
-                ops.append(UpdateOne(_at_seq(r.source_id, r.natural_key, move.expected_seq), {"$set": doc}))
-        return await bulk(self._current, ops, ignore_duplicates=True)
+        """Firsts are inserted (a key inserted meanwhile is a duplicate: the redelivery's), the
+        others replace the current document while its ``seq`` is the expected one."""
+        firsts = [current_record_doc(m.record) for m in moves if m.expected_seq is None]
+        done = await insert_all(self._current, firsts)
+        replaces = [
+            ReplaceOne(_at_seq(m.record.source_id, m.record.natural_key, m.expected_seq), current_record_doc(m.record))
+            for m in moves
+            if m.expected_seq is not None
+        ]
+        return done + await bulk(self._current, replaces, ignore_duplicates=True)
 
     async def get_version(self, source_id: str, natural_key: str, version: int) -> RecordVersion | None:
         doc = await self._versions.find_one({"_id": version_id(source_id, natural_key, version)})

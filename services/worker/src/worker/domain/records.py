@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-__all__ = ["KEY_SEPARATOR", "MissingKeyError", "effective_time", "natural_key", "record_content_hash"]
+import orjson
+
+__all__ = [
+    "KEY_SEPARATOR",
+    "MissingKeyError",
+    "canonical_json",
+    "effective_time",
+    "natural_key",
+    "record_content_hash",
+]
 
 KEY_SEPARATOR = "|"
 
@@ -50,9 +60,51 @@ def natural_key(record: dict[str, Any], key_fields: list[str]) -> str:
 def record_content_hash(record: dict[str, Any]) -> str:
     """SHA-256 hex of the record's canonical JSON (sorted keys, compact, UTF-8; values JSON
     cannot represent, such as datetimes, as ``str``): equal content, equal hash, whatever the
-    key order."""
-    canonical = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    key order.
+
+    The canonical text is ``json.dumps(sort_keys=True, default=str, separators=(",", ":"),
+    ensure_ascii=False)`` (``canonical_json``); orjson writes the same bytes several times
+    faster for everything but a few values (``_orjson_differs``), which take the slow path, so
+    the hashes stored before stay valid."""
+    if not _orjson_differs(record):
+        try:
+            return hashlib.sha256(orjson.dumps(record, option=_ORJSON, default=str)).hexdigest()
+        except (TypeError, orjson.JSONEncodeError):
+            pass  # an integer beyond 64 bits, a lone surrogate, a non-text key: the reference path
+    return hashlib.sha256(canonical_json(record)).hexdigest()
+
+
+def canonical_json(record: Any) -> bytes:
+    """The reference canonical JSON of a record (what its content hash is of)."""
+    text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
+
+
+# datetimes and dataclasses go to ``default=str`` as with json; the keys are sorted
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_TINY = 1e-4  # json writes 1e-05, orjson 0.00001: below this magnitude floats differ
+
+
+def _orjson_differs(value: Any) -> bool:
+    """Whether ``value`` holds something orjson writes differently from json: a float that is
+    not finite or below 1e-4 in magnitude, or a type other than the plain JSON ones."""
+    kind = type(value)
+    if kind is dict:
+        for k, v in value.items():
+            t = type(v)
+            if type(k) is not str or not (t is str or t is int or t is bool or v is None) and _orjson_differs(v):
+                return True
+        return False
+    if kind is str or kind is int or kind is bool or value is None:
+        return False
+    if kind is float:
+        return not math.isfinite(value) or (value != 0.0 and -_TINY < value < _TINY)
+    if kind is list or kind is tuple:
+        return any(_orjson_differs(v) for v in value)
+    return kind not in _BY_STR
+
+
+_BY_STR = (datetime, date, time)  # written as str() by both (``OPT_PASSTHROUGH_DATETIME``)
 
 
 def effective_time(record: dict[str, Any], path: str) -> datetime:

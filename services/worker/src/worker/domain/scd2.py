@@ -149,10 +149,12 @@ class CurrentMove:
 
 @dataclass(frozen=True)
 class Incoming:
-    """A record to store: its data and, with ``store.valid_from_path``, its own valid-from time."""
+    """A record to store: its data and, with ``store.valid_from_path``, its own valid-from time;
+    ``digest``: its content hash when already computed (``records.record_content_hash``)."""
 
     data: dict[str, Any]
     valid_from: datetime | None = None
+    digest: str = ""
 
 
 @dataclass
@@ -197,7 +199,7 @@ def merge(
         raise ValueError(f"unknown history {history!r}; known: {', '.join(HISTORY_MODES)}")
     plan = MergePlan()
     for key, item in incoming.items():
-        digest = record_content_hash(item.data)
+        digest = item.digest or record_content_hash(item.data)
         stored = current.get(key)
         if stored is not None and stored.live and stored.content_hash == digest:
             plan.unchanged += 1

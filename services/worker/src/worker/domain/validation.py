@@ -44,6 +44,7 @@ FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 _CODE = re.compile(r"^[A-Z]{3}(?=[\d\s.,+(-])|(?<=[\d\s.,)])[A-Z]{3}$")
 _PLAIN = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NUMERIC_TEXT = re.compile(r"\d+(\.\d+)?")
+_SIMPLE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")  # "49.90", "-3": no grouping, sign or currency to read
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ def _number(value: Any) -> Decimal:
         if not math.isfinite(value):
             raise ValueError(f"{value!r} is not a finite number")
         return Decimal(str(value))
+    if type(value) is str and _SIMPLE.fullmatch(value):
+        return Decimal(value)  # the common case, read as the general path below would read it
     text = str(value).strip()
     negative = text.startswith("(") and text.endswith(")")
     text = _CODE.sub("", text.strip("()") if negative else text)

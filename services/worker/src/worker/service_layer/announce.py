@@ -15,8 +15,9 @@ __all__ = ["ChangeAnnouncer", "stored_event"]
 
 
 class ChangeAnnouncer:
-    """``records.changed`` events of at most ``records_changed_batch`` keys, published as the
-    batches are stored; one event is held back so the final one can say ``last``."""
+    """``records.changed`` events of at most ``records_changed_batch`` keys, published (in one
+    bulk call per stored batch) as the batches are stored; one event is held back so the final
+    one can say ``last``."""
 
     def __init__(
         self, events: EventPublisher, source_id: str, doc_id: str, now: datetime, spec: EventsSpec | None
@@ -24,30 +25,35 @@ class ChangeAnnouncer:
         self._events, self._source, self._doc, self._now = events, source_id, doc_id, now
         self._size = spec.records_changed_batch if spec is not None else 500
         self._enabled = spec is None or spec.enabled
-        self._pending: list[tuple[str, str]] = []
+        self._pending: list[RecordChange] = []
         self._held: RecordsChanged | None = None
         self._batch = 0
 
     async def add(self, changes: list[RecordChange]) -> None:
         if not self._enabled:
             return
-        self._pending += [(c.kind or "updated", c.natural_key) for c in changes]
+        self._pending += changes
+        ready: list[RecordsChanged] = []
         while len(self._pending) > self._size:
-            await self._emit(self._pending[: self._size])
+            ready += self._emit(self._pending[: self._size])
             self._pending = self._pending[self._size :]
+        await self._events.publish_many(ready)
 
     async def finish(self) -> None:
-        if self._pending:
-            await self._emit(self._pending)
-            self._pending = []
+        ready = self._emit(self._pending) if self._pending else []
+        self._pending = []
         if self._held is not None:
-            await self._events.publish(self._held.model_copy(update={"last": True}))
+            ready.append(self._held.model_copy(update={"last": True}))
             self._held = None
+        await self._events.publish_many(ready)
 
-    async def _emit(self, part: list[tuple[str, str]]) -> None:
-        if self._held is not None:
-            await self._events.publish(self._held)
+    def _emit(self, part: list[RecordChange]) -> list[RecordsChanged]:
+        """The held event (now ready to go) and hold the event of ``part``."""
+        ready = [] if self._held is None else [self._held]
         self._batch += 1
+        kinds: dict[str, list[str]] = {"created": [], "updated": [], "deleted": []}
+        for change in part:
+            kinds[change.kind or "updated"].append(change.natural_key)
         self._held = RecordsChanged(
             idempotency_key=f"records.changed:{self._doc}:{self._batch}",
             source_id=self._source,
@@ -55,10 +61,11 @@ class ChangeAnnouncer:
             dataset_version=self._doc,
             batch=self._batch,
             last=False,
-            created=[k for t, k in part if t == "created"],
-            updated=[k for t, k in part if t == "updated"],
-            deleted=[k for t, k in part if t == "deleted"],
+            created=kinds["created"],
+            updated=kinds["updated"],
+            deleted=kinds["deleted"],
         )
+        return ready
 
 
 def stored_event(

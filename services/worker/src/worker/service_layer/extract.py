@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,10 +13,11 @@ from headwater.config import SourceConfig
 from worker.domain.documents import Rejection
 from worker.domain.mapping import ColumnMapping, MappingRules, apply_mapping, build_column_mapping, map_json_record
 from worker.domain.parsers import ParsedRow, ParseOptions, parse_document
-from worker.domain.records import MissingKeyError, effective_time, natural_key
+from worker.domain.records import MissingKeyError, effective_time, natural_key, record_content_hash
+from worker.domain.scd2 import Incoming
 from worker.domain.validation import FieldRuleSpec, validate_record
 
-__all__ = ["BATCH_ROWS", "Extraction", "extract_batches", "extract_rows", "options_from"]
+__all__ = ["BATCH_ROWS", "Extraction", "ahead", "extract_batches", "extract_rows", "options_from"]
 
 BATCH_ROWS = 2000
 
@@ -31,9 +33,18 @@ class Extraction:
     rejected_rows: set[int] = field(default_factory=set)
     rejected_keys: set[str] = field(default_factory=set)  # rejected rows whose natural key could be read
     unkeyed: int = 0  # rejected rows without a readable natural key
+    latest: dict[str, Incoming] = field(default_factory=dict)  # each key's last row, to store (``seal``)
 
     def counts(self) -> dict[str, int]:
         return {"rows": self.rows, "rows_valid": len(self.records), "rows_rejected": len(self.rejected_rows)}
+
+    def seal(self, valid_from_path: str | None) -> Extraction:
+        """Work out ``latest``: per key the last row, with its valid-from time and content hash
+        (the CPU work the store would otherwise do on its event loop)."""
+        for key, record, _row in self.records:
+            at = effective_time(record, valid_from_path) if valid_from_path else None
+            self.latest[key] = Incoming(record, at, record_content_hash(record))
+        return self
 
 
 def options_from(config: SourceConfig) -> tuple[ParseOptions, MappingRules | None, dict[str, FieldRuleSpec], list[str]]:
@@ -79,7 +90,7 @@ class _RowChecker:
 
     def __init__(self, config: SourceConfig) -> None:
         self.options, self._rules, self._checks, self._key_fields = options_from(config)
-        self._valid_from = config.store.valid_from_path if config.store is not None else None
+        self.valid_from = config.store.valid_from_path if config.store is not None else None
         self._table = self.options.format in TABLE_FORMATS
         self._columns: ColumnMapping | None = None
 
@@ -97,11 +108,11 @@ class _RowChecker:
         its key when the key can still be read (a snapshot then knows the key is present)."""
         clean, violations = validate_record(self._mapped(data), self._checks)
         problems = [(v.field, v.reason) for v in violations]
-        if self._valid_from is not None and not problems:
+        if self.valid_from is not None and not problems:
             try:
-                effective_time(clean, self._valid_from)
+                effective_time(clean, self.valid_from)
             except ValueError as exc:
-                problems.append((self._valid_from, f"valid_from: {exc}"))
+                problems.append((self.valid_from, f"valid_from: {exc}"))
         try:
             return natural_key(clean, self._key_fields), clean, problems
         except MissingKeyError as exc:
@@ -120,6 +131,7 @@ def extract_rows(
     ):
         total.rows += batch.rows
         total.records += batch.records
+        total.latest.update(batch.latest)
         total.rejections += batch.rejections
         total.rejected_rows |= batch.rejected_rows
         total.rejected_keys |= batch.rejected_keys
@@ -158,10 +170,10 @@ def extract_batches(
             assert key is not None
             out.records.append((key, clean, row.row_number))
         if out.rows >= batch_rows:
-            yield out
+            yield out.seal(checker.valid_from)
             out = Extraction()
     if out.rows:
-        yield out
+        yield out.seal(checker.valid_from)
 
 
 def _rejections(
@@ -171,3 +183,17 @@ def _rejections(
     return [
         Rejection(doc_id, source_id, task_id, row.row_number, fld, reason, excerpt, now) for fld, reason in problems
     ]
+
+
+async def ahead(batches: Iterator[Extraction]) -> AsyncIterator[Extraction]:
+    """``batches``, each extracted in a thread while the one before is being stored: parsing,
+    validation and hashing (CPU) overlap the database's work on the previous batch (at most
+    two batches are in memory). An extraction error is raised where its batch would be."""
+    pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            yield batch
+    finally:
+        if not pending.done():
+            await asyncio.wait([pending])  # the generator is not left running in the thread

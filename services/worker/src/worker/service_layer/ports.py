@@ -1,14 +1,11 @@
-"""The worker's ports: every interface the service layer needs, in one place.
-
-Adapters: MongoDB (``adapters/mongo_*``), the Dapr sidecar (``adapters/dapr_publishers``,
-``headwater.edge``) and OpenTelemetry (``adapters/otel_metrics``), chosen in ``bootstrap``;
-in-memory fakes with the same behaviour in ``tests/unit/worker/worker_fakes.py``. Ports take
-and return domain objects; only adapters know how they are stored.
-"""
+"""The worker's ports: every interface the service layer needs, in one place. Adapters: MongoDB
+(``adapters/mongo_*``), the Dapr sidecar (``adapters/dapr_publishers``, ``headwater.edge``) and
+OpenTelemetry (``adapters/otel_metrics``), chosen in ``bootstrap``; in-memory fakes with the same
+behaviour in ``tests/unit/worker/worker_fakes.py``. Ports take and return domain objects."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -240,6 +237,8 @@ class EventPublisher(Protocol):
     """Domain events on ``ingestion-events`` (CloudEvent id = the idempotency key)."""
 
     async def publish(self, event: _Event) -> None: ...
+
+    async def publish_many(self, events: Sequence[_Event]) -> None: ...  # bulk; raises when any failed
 
 
 class OutboxStore(Protocol):

@@ -28,6 +28,7 @@ from worker.domain.parsers import DocumentParseError
 from worker.domain.snapshots import SnapshotPart, SnapshotScope, snapshot_scope
 from worker.domain.streams import UPLOAD_STREAM, head_id
 from worker.service_layer.announce import ChangeAnnouncer, stored_event
+from worker.service_layer.batches import BatchTarget, ChangeLog, StoredBatch, store_batches
 from worker.service_layer.bodies import DocumentBodies
 from worker.service_layer.claims import ClaimLost, Lease, StreamClaims, receipt_of
 from worker.service_layer.errors import BodyExpired
@@ -48,7 +49,6 @@ from worker.service_layer.ports import (
 )
 from worker.service_layer.skipped import announce_expired, announce_skipped
 from worker.service_layer.snapshots import SnapshotKeys, SnapshotSweeper, is_snapshot, single_request
-from worker.service_layer.storage import store_records
 from worker.service_layer.trail import DocumentTrail
 
 __all__ = ["DocumentProcessor"]
@@ -170,14 +170,23 @@ class DocumentProcessor:
         return Processed(status, job.occurrence, counts)
 
     async def _store_batches(self, job: _Job, config: SourceConfig, content: bytes, lease: Lease) -> dict[str, int]:
-        """Batch by batch: log rejections, log the changes, upsert the records, announce them.
-        A parse error in a later batch leaves earlier batches stored; the redelivery or replay
-        of the document re-applies them as no-ops (deterministic ids, content hashes) and takes
-        their logged changes back (``storage.store_records``)."""
+        """Batch by batch (``batches``): log rejections, log the changes, upsert the records,
+        announce them. A parse error in a later batch leaves earlier batches stored; the
+        redelivery or replay of the document re-applies them as no-ops (deterministic ids,
+        content hashes) and takes their logged changes back (``storage.store_records``)."""
         doc, occurrence, now = job.doc, job.occurrence, job.now
         counts = dict.fromkeys(COUNTS, 0)
         announcer = ChangeAnnouncer(self._events, doc.source_id, occurrence, now, config.events)
         keys = SnapshotKeys(self._scope(doc, job.receipt, config), occurrence, self._sweeper.snapshots)
+
+        async def done(stored: StoredBatch) -> None:
+            job.trail.stored(config.ingestion.incremental, (record for _, record, _ in stored.extraction.records))
+            for key, value in {**stored.extraction.counts(), **stored.result.counts()}.items():
+                counts[key] += value
+            await announcer.add(stored.result.changes)
+            if is_snapshot(config):
+                await keys.add(stored.number, stored.extraction)
+
         batches = extract_batches(
             content,
             config,
@@ -187,31 +196,24 @@ class DocumentProcessor:
             now=now,
             batch_rows=self._batch_rows,
         )
-        number = 0
-        for number, batch in enumerate(batches, start=1):
-            lease.check()
-            if batch.rejections:
-                await self._log.write(batch.rejections)
-            changes = await store_records(
-                self._records,
-                config,
-                doc.source_id,
-                occurrence,
-                batch.records,
-                now,
-                doc.fetched_at,
-                log=functools.partial(self._datasets.add_changes, occurrence, number),
-            )
-            job.trail.stored(config.ingestion.incremental, (record for _, record, _ in batch.records))
-            for key, value in {**batch.counts(), **changes.counts()}.items():
-                counts[key] += value
-            await announcer.add(changes.changes)
-            if is_snapshot(config):
-                await keys.add(number, batch)
+        target = BatchTarget(
+            self._records,
+            self._log,
+            self._datasets_log(occurrence),
+            config,
+            doc.source_id,
+            occurrence,
+            now,
+            doc.fetched_at,
+        )
+        number = await store_batches(batches, target, done, lease.check)
         if is_snapshot(config):
             counts["records_deleted"] += await self._snapshot(job, config, keys, number + 1, announcer)
         await announcer.finish()
         return counts
+
+    def _datasets_log(self, occurrence: str) -> ChangeLog:
+        return functools.partial(self._datasets.add_changes, occurrence)
 
     def _scope(self, doc: RawDocument, receipt: Receipt, config: SourceConfig) -> SnapshotScope:
         return snapshot_scope(

@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from headwater.config import SourceConfig
 from worker.domain.history import place_late
-from worker.domain.records import effective_time
 from worker.domain.scd2 import Incoming, MergePlan, RecordChange, RecordVersion, deletions, merge
 from worker.service_layer.ports import RecordStore
 
@@ -49,13 +47,13 @@ async def store_records(
     config: SourceConfig,
     source_id: str,
     dataset_version: str,
-    records: list[tuple[str, dict[str, Any], int]],
+    latest: dict[str, Incoming],
     now: datetime,
     fetched_at: datetime | None = None,
     log: Callable[[list[RecordChange]], Awaitable[list[RecordChange]]] | None = None,
 ) -> StoreResult:
-    """Apply the records of one document (their dataset version is ``dataset_version``).
-    Within a document the last row of a key wins.
+    """Apply the records of one batch of a document (their dataset version is
+    ``dataset_version``): ``latest`` holds each key's last row (``extract.Extraction.latest``).
 
     SCD-2 layout (``domain/scd2``): ``records`` holds each key's current version; when a
     version is superseded, a closed copy goes to ``record_versions`` first, then the current
@@ -69,8 +67,6 @@ async def store_records(
     """
     spec = config.store
     history = spec.history if spec is not None else "scd2"
-    path = spec.valid_from_path if spec is not None else None
-    latest = {key: Incoming(record, effective_time(record, path) if path else None) for key, record, _row in records}
     keys = list(latest)
     plans: list[MergePlan] = []
     for i in range(0, len(keys), CHUNK):

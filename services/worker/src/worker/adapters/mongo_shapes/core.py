@@ -109,13 +109,15 @@ def _record_fields(v: RecordVersion) -> Doc:
 
 def current_record_doc(v: RecordVersion) -> Doc:
     """``records``: the current version of a key, or its tombstone (``_id`` = ``<source>:<key>``);
-    ``seq`` is the highest version number handed out for the key."""
-    return {
-        "_id": current_id(v.source_id, v.natural_key),
-        **_record_fields(v),
-        "updated_at": v.updated_at,
-        "seq": v.last_number,
-    }
+    ``seq`` is the highest version number handed out for the key. A current document has no
+    ``valid_to`` and, while live, no ``deleted`` (every field costs each insert; readers take the
+    defaults, ``$ne: true`` finds the live ones)."""
+    doc = {"_id": current_id(v.source_id, v.natural_key), **_record_fields(v), "updated_at": v.updated_at}
+    doc["seq"] = v.last_number
+    del doc["valid_to"]
+    if not v.deleted:
+        del doc["deleted"]
+    return doc
 
 
 def record_version_doc(v: RecordVersion) -> Doc:
