@@ -11,6 +11,7 @@ from aiohttp import web
 from cm_fakes import Harness  # type: ignore[import-not-found]
 from cm_server import FakeApi, Seen  # type: ignore[import-not-found]
 
+from collection_model.service_layer.work import PUBLISH_BATCH
 from headwater.config import SourceConfig
 from headwater.contracts.messages import FetchTask, TaskStatus, TimeWindow
 
@@ -102,12 +103,14 @@ async def test_a_large_fan_out_stays_in_bulk_and_ends_on_its_last_document(harne
     fan = {"iteration": {"foreach": "region", "source_mcp": "m", "source_tool": "t", "concurrency": 8}}
     config = paged(request={"parameters": {"region": "{item.id}"}}, **fan)
     h = await harness(
-        FakeApi({"/prices": pages(["P1"])}), items=[{"id": f"r{i}"} for i in range(120)], configs=(config,)
+        FakeApi({"/prices": pages(["P1"])}),
+        items=[{"id": f"r{i}"} for i in range(PUBLISH_BATCH + 20)],
+        configs=(config,),
     )
     await h.container.work.handle(tick())
-    assert h.publisher.bulk_calls == 3  # 50 + 50 + the last 20
+    assert h.publisher.bulk_calls == 2  # a full batch, then the last 20
     *earlier, (_, documents, complete) = ends(h)
-    assert (documents, complete) == (120, True) and len(earlier) == 119
+    assert (documents, complete) == (PUBLISH_BATCH + 20, True) and len(earlier) == PUBLISH_BATCH + 19
     assert all(d is None and c is None for _, d, c in earlier)
 
 

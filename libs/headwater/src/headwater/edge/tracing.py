@@ -1,9 +1,10 @@
 """OpenTelemetry tracing: one trace per document, from the job callback to the published event.
 
 ``configure_tracing(service)`` installs an SDK TracerProvider (``service.name`` = the Dapr app
-id) and the aiohttp-client instrumentation (a source's API is fetched with aiohttp), and, when
-``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, a batching OTLP/HTTP span exporter and the PyMongo
-instrumentation (a span per database command is only worth its cost when someone collects it).
+id) and, when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, a batching OTLP/HTTP span exporter, the
+aiohttp-client instrumentation (a source's API is fetched with aiohttp) and the PyMongo one: a
+span per request or database command is only worth its cost when someone collects it (the
+client instrumentation took a fifth of collection-model's CPU in a 500-item fan-out).
 ``instrument_app`` adds the FastAPI instrumentation, which continues the W3C ``traceparent``
 daprd sends with a job callback, a pub/sub delivery or an invocation. Outgoing sidecar calls
 (``headwater.edge.sidecar``) carry the current ``traceparent``, which Dapr puts into the
@@ -48,12 +49,11 @@ def configure_tracing(service: str) -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
-
-    AioHttpClientInstrumentor().instrument(url_filter=span_url)  # an API key may be in the query
     if exporting():
+        from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
         from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
+        AioHttpClientInstrumentor().instrument(url_filter=span_url)  # an API key may be in the query
         PymongoInstrumentor().instrument()
 
 

@@ -22,20 +22,24 @@ from collection_model.service_layer.ports import (
 from headwater.contracts.events import TaskFailed
 from headwater.contracts.messages import FetchTask, TaskResult, TaskStatus
 
-__all__ = ["WorkHandler", "failure_events"]
+__all__ = ["PUBLISH_BATCH", "WorkHandler", "failure_events"]
+
+PUBLISH_BATCH = 1000  # documents per bulk publish (or 4 MB)
 
 log = structlog.get_logger(__name__)
 
 
 class _TaskSink:
     """Hands documents on in batches (one bulk publish per ``batch`` documents or ``max_bytes``),
-    which costs the sidecar and Redis far less than one call each. The newest document is held
+    which costs the sidecar and Redis far less than one call each. The batches are large: while
+    a fan-out runs, the worker storing early documents would take the CPU the fan-out needs
+    (a 500-item fan-out at concurrency 50 took 1.4x its ideal time with batches of 50). The newest document is held
     back: ``finish`` publishes it last, with the task's ``TaskEnd`` (how many documents, and
     whether the fetch was complete — what a snapshot needs before it deletes anything). A
     failed publish raises, so the work item is redelivered (the worker dedups)."""
 
     def __init__(
-        self, task: FetchTask, publisher: Publisher, batch: int = 50, max_bytes: int = 4 * 1024 * 1024
+        self, task: FetchTask, publisher: Publisher, batch: int = PUBLISH_BATCH, max_bytes: int = 4 * 1024 * 1024
     ) -> None:
         self._task, self._publisher, self._batch, self._max = task, publisher, batch, max_bytes
         self._docs: list[DocumentEntry] = []
