@@ -40,10 +40,12 @@ test-integration:
 test-faults:
 	@$(PY) -m pytest tests/faults
 
-# make bench (all) or make bench NAME=fanout; each writes bench/results/<name>.json
+# make bench (all) or make bench NAME=fanout; each writes bench/results/<name>.json, then one
+# line per benchmark (bench/summary.py: headline figures beside their goals)
 bench:
 	@if [ -n "$(NAME)" ]; then $(PY) bench/bench_$(NAME).py; \
 	else for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done; fi
+	@echo "== summary"; $(PY) bench/summary.py
 
 schema:
 	@$(PY) -m headwater_ops.schema

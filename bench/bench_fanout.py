@@ -1,5 +1,5 @@
 """fanout: 500 items through the real sidecars (MCP iteration) against a local server that
-answers in 100 ms, at concurrency 5 and 50.
+answers in 100 ms, at concurrency 5, 50 and 200.
 
 wall_s_cN is the fan-out's span at the server (first request in → last response out);
 ratio_cN = wall / (items * latency / concurrency). end_to_end_s_cN adds everything from the
@@ -32,7 +32,7 @@ def main() -> None:
             api.routes["/item"] = lambda q, h: (200, {"item": q.get("id"), "at": time.time()})
             db = MongoClient(stack.mongodb_uri)[stack.mongodb_database]
             figures: dict[str, float] = {"items": ITEMS, "latency_s": LATENCY}
-            for concurrency in (5, 50):
+            for concurrency in (5, 50, 200):
                 sid = f"fanout-c{concurrency}"
                 (Path(tmp) / f"{sid}.yaml").write_text(f"""\
 source_id: {sid}
