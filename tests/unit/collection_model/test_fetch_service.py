@@ -253,3 +253,54 @@ async def test_a_sink_failure_fails_the_task_not_an_item(harness: Start) -> None
     with pytest.raises(ConnectionError, match="sidecar down"):  # the work item is redelivered
         await h.service.run(job(req(path="/x"), iteration=fan(2)), BrokenSink())
     assert len(api.requests) < 10  # the other units were cancelled
+
+
+def counted_pages(total: int, size: int, down: int | None = None) -> Callable[[Seen], web.Response]:
+    """A page_number API that tells the total: ``{"items": [...], "total": n}``; page ``down`` fails."""
+
+    def route(request: Seen) -> web.Response:
+        page = int(request.query["page"])
+        if page == down:
+            return web.Response(status=404)
+        first = (page - 1) * size
+        return web.json_response({"items": list(range(first, min(first + size, total))), "total": total})
+
+    return route
+
+
+def counted(concurrency: int, max_pages: int = 1000) -> RequestSpec:
+    pagination = {
+        "type": "page_number",
+        "size_param": "per_page",
+        "page_size": 10,
+        "records_path": "items",
+        "total_path": "total",
+        "concurrency": concurrency,
+        "max_pages": max_pages,
+    }
+    return req(path="/list", pagination=pagination)
+
+
+async def test_pages_known_from_the_total_are_fetched_at_once_up_to_pagination_concurrency(harness: Start) -> None:
+    api = FakeApi({"/v1/list": counted_pages(95, 10)}, delay=0.02, limit=4)
+    h, sink = await harness(api), ListSink()
+    outcome = await h.service.run(job(counted(4)), sink)
+    assert outcome.counts() == {"items": 1, "fetched": 1, "failed": 0, "pages": 10, "documents": 10}
+    assert sorted(d.document_key for d in sink.docs) == sorted(f"page-{n}" for n in range(1, 11))
+    pages = sorted(int(r.query["page"]) for r in api.requests)
+    assert pages == list(range(1, 11))  # the total says 10 pages: no eleventh, empty one is asked for
+    assert api.max_in_flight == 4 and api.violations == 0
+    records = [n for d in sink.docs for n in json.loads(d.content)["items"]]
+    assert sorted(records) == list(range(95))
+
+
+async def test_prefetched_pages_keep_max_pages_and_a_failed_page_fails_the_request(harness: Start) -> None:
+    api = FakeApi({"/v1/list": counted_pages(95, 10)}, delay=0.005)
+    h = await harness(api)
+    capped = await h.service.run(job(counted(4, max_pages=3)), ListSink())
+    assert capped.pages == 3 and capped.fetched == 1
+    api.routes["/v1/list"] = counted_pages(95, 10, down=6)
+    sink = ListSink()
+    failed = await h.service.run(job(counted(4)), sink)
+    assert failed.fetched == 0 and [f.key for f in failed.failures] == ["request"]
+    assert "HTTP 404" in failed.failures[0].error and "page-6" not in {d.document_key for d in sink.docs}

@@ -99,6 +99,9 @@ class PaginationSpec(Section):
     """JMESPath of the total record count"""
     max_pages: int = Field(default=1000, ge=1, le=100_000)
     """safety limit on pages per request"""
+    concurrency: int = Field(default=1, ge=1, le=32)
+    """page_number / offset with page_size and total_path: once the first page tells the total,
+    up to this many of the remaining pages are fetched at once (1: one after the other)"""
 
     @model_validator(mode="after")
     def _needs(self) -> PaginationSpec:

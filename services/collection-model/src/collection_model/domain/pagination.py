@@ -128,6 +128,29 @@ class Paginator:
             raise PaginationError("the next page URL carries user info; refused")
         return RequestParts(page, {}, self._once(url, "next URL"), seen_records)
 
+    def rest(self, first: RequestParts, view: ResponseView) -> list[RequestParts] | None:
+        """Every remaining page at once, when the first page's response tells how many there are
+        (``page_number`` / ``offset`` with ``page_size`` and ``total_path``, ``concurrency`` > 1):
+        the pages up to the total, at most ``max_pages``; None when they must be walked."""
+        s = self.spec
+        if s.concurrency <= 1 or s.type not in ("page_number", "offset") or not s.page_size or not s.total_path:
+            return None
+        total = self._search("total_path", view.body)
+        if not isinstance(total, int | float) or isinstance(total, bool):
+            return None
+        if self._stop(first, view, self._records(view.body), first.records_before + s.page_size):
+            return None  # one page holds it all, or the first page already ends the walk
+        pages = min(-(-int(total) // s.page_size), s.max_pages)
+        self.stop_reason = "total_reached" if pages * s.page_size >= total else "max_pages"
+        if s.type == "page_number":
+            return [
+                RequestParts(n, self._with_size({s.page_param: str(s.start_page + n - 1)})) for n in range(2, pages + 1)
+            ]
+        return [
+            RequestParts(n, {s.offset_param: str((n - 1) * s.page_size), s.limit_param: str(s.page_size)})
+            for n in range(2, pages + 1)
+        ]
+
     def _stop(self, prev: RequestParts, view: ResponseView, records: list[Any] | None, seen: int) -> str | None:
         s = self.spec
         if s.type == "none":

@@ -2,7 +2,9 @@
 MCP tool returns.
 
 Each unit (the single request, or one item) walks its pages one after the other; every
-page becomes a ``FetchedDocument`` (``page-3``, ``region=north/page-1``). Across units an
+page becomes a ``FetchedDocument`` (``page-3``, ``region=north/page-1``). When the first page
+tells how many there are (``Paginator.rest``), the others are fetched at once, at most
+``pagination.concurrency`` of a unit in flight. Across units an
 ``asyncio.Semaphore(iteration.concurrency)`` bounds the requests in flight; it is held for
 the HTTP exchange only, not while waiting for a retry, the rate limit or the sink. A page
 whose attempts all fail fails its unit, which is recorded and skipped: the other units go
@@ -14,8 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from collection_model.domain.retry_policy import retry_after_seconds
 from collection_model.domain.templating import Place, TemplateContext, build_url, render, render_body, with_params
 from collection_model.service_layer.auth import Authenticator
 from collection_model.service_layer.fetch_metrics import MeteredHttp, count_item, counting_sleep
+from collection_model.service_layer.fetch_outcome import FetchJob, FetchOutcome, FetchUnit, ItemFailure
 from collection_model.service_layer.listing import list_items
 from collection_model.service_layer.ports import (
     Clock,
@@ -40,76 +42,11 @@ from collection_model.service_layer.ports import (
     ItemSource,
 )
 from collection_model.service_layer.retrying import call_with_retries
-from headwater.config import IterationSpec, RequestSpec, RetrySpec
+from headwater.config import IterationSpec, RequestSpec
 
 __all__ = ["FetchJob", "FetchOutcome", "FetchService", "ItemFailure"]
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class FetchJob:
-    """What to fetch for one task (from the work item and the source config version)."""
-
-    source_id: str
-    task_id: str
-    request: RequestSpec
-    retry: RetrySpec = field(default_factory=RetrySpec)
-    iteration: IterationSpec | None = None
-    window: tuple[datetime, datetime] | None = None
-    params: Mapping[str, str] = field(default_factory=dict)
-    """query parameters added to every request built from the template (the incremental cursor)"""
-
-
-@dataclass(frozen=True)
-class ItemFailure:
-    key: str
-    error: str
-
-
-@dataclass
-class FetchOutcome:
-    """``items`` units of work (1 without iteration), ``fetched`` of them completely, ``pages``
-    documents emitted (also by units that failed on a later page)."""
-
-    items: int = 0
-    fetched: int = 0
-    pages: int = 0
-    failures: list[ItemFailure] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    @property
-    def documents(self) -> int:
-        return self.pages
-
-    @property
-    def status(self) -> str:
-        if not self.failures:
-            return "succeeded"
-        return "partial" if self.pages else "failed"
-
-    def counts(self) -> dict[str, int]:
-        """For ``TaskResult.counts``; the planner reads ``documents`` (results to expect from the worker)."""
-        return {
-            "items": self.items,
-            "fetched": self.fetched,
-            "failed": self.failed,
-            "pages": self.pages,
-            "documents": self.documents,
-        }
-
-
-@dataclass(frozen=True)
-class _Unit:
-    key: str  # "" for the single request, else "<foreach>=<item>"
-    item: dict[str, Any]
-    linkage: dict[str, Any]
-
-    def document_key(self, page: int) -> str:
-        return f"{self.key}/page-{page}" if self.key else f"page-{page}"
 
 
 class FetchService:
@@ -134,8 +71,8 @@ class FetchService:
     async def run(self, job: FetchJob, sink: DocumentSink) -> FetchOutcome:
         outcome = FetchOutcome()
         if job.iteration is None:
-            units = [_Unit("", {}, {})]
-            concurrency = 1
+            units = [FetchUnit("", {}, {})]
+            concurrency = job.request.pagination.concurrency  # its pages, when they are known ahead
         else:
             try:
                 units = await self._list_units(job.iteration, job.window)
@@ -155,13 +92,13 @@ class FetchService:
             raise failed.exceptions[0] from None  # callers map the sink's own error (e.g. DaprError → RETRY)
         return outcome
 
-    async def _list_units(self, iteration: IterationSpec, window: tuple[datetime, datetime] | None) -> list[_Unit]:
+    async def _list_units(self, iteration: IterationSpec, window: tuple[datetime, datetime] | None) -> list[FetchUnit]:
         items = await list_items(self._items, iteration, window)
         keys = item_keys(iteration.foreach, items)
-        return [_Unit(key, item, {iteration.foreach: item}) for key, item in zip(keys, items, strict=True)]
+        return [FetchUnit(key, item, {iteration.foreach: item}) for key, item in zip(keys, items, strict=True)]
 
     async def _fetch_unit(
-        self, job: FetchJob, unit: _Unit, gate: asyncio.Semaphore, sink: DocumentSink, outcome: FetchOutcome
+        self, job: FetchJob, unit: FetchUnit, gate: asyncio.Semaphore, sink: DocumentSink, outcome: FetchOutcome
     ) -> None:
         """Fetch errors fail this unit only; a sink error is the task's and propagates."""
         label = unit.key or "request"
@@ -177,15 +114,17 @@ class FetchService:
             except Exception as exc:  # one unit's failure never stops the others
                 self._failed(job, label, exc, outcome)
                 return
-            linkage = {**unit.linkage, "page": parts.page}
-            await sink.emit(
-                FetchedDocument(unit.document_key(parts.page), response.body, response.content_type, linkage)
-            )
-            outcome.pages += 1
+            await self._emit(unit, parts, response, sink, outcome)
             try:
-                parts = paginator.next_request(
-                    parts, ResponseView(url, _json_body(response, job.request), response.headers)
-                )
+                view = ResponseView(url, _json_body(response, job.request), response.headers)
+                rest = paginator.rest(parts, view) if parts.page == 1 else None
+                if rest is not None:
+                    await self._fetch_rest(job, unit, rest, gate, sink, outcome)
+                    break
+                parts = paginator.next_request(parts, view)
+            except _PageFailed as failed:
+                self._failed(job, label, failed.error, outcome)
+                return
             except Exception as exc:
                 self._failed(job, label, exc, outcome)
                 return
@@ -194,6 +133,42 @@ class FetchService:
         outcome.fetched += 1
         count_item(job.source_id, succeeded=True)
 
+    async def _emit(
+        self, unit: FetchUnit, parts: RequestParts, response: HttpResponse, sink: DocumentSink, outcome: FetchOutcome
+    ) -> None:
+        linkage = {**unit.linkage, "page": parts.page}
+        await sink.emit(FetchedDocument(unit.document_key(parts.page), response.body, response.content_type, linkage))
+        outcome.pages += 1
+
+    async def _fetch_rest(
+        self,
+        job: FetchJob,
+        unit: FetchUnit,
+        rest: list[RequestParts],
+        gate: asyncio.Semaphore,
+        sink: DocumentSink,
+        outcome: FetchOutcome,
+    ) -> None:
+        """The pages after the first, known in advance (``Paginator.rest``), ``pagination.concurrency``
+        at a time. A page that fails stops the others (``_PageFailed``, the unit fails); the
+        sink's own error propagates."""
+        pages = asyncio.Semaphore(job.request.pagination.concurrency)
+
+        async def one(parts: RequestParts) -> None:
+            try:
+                async with pages:
+                    response, _ = await self._fetch_page(job, unit, parts, gate)
+            except Exception as exc:
+                raise _PageFailed(exc) from exc
+            await self._emit(unit, parts, response, sink, outcome)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for parts in rest:
+                    group.create_task(one(parts))
+        except BaseExceptionGroup as failed:
+            raise next((e for e in failed.exceptions if not isinstance(e, _PageFailed)), failed.exceptions[0]) from None
+
     def _failed(self, job: FetchJob, label: str, exc: Exception, outcome: FetchOutcome) -> None:
         error = self._masker.mask(f"{type(exc).__name__}: {exc}")
         outcome.failures.append(ItemFailure(label, error))
@@ -201,7 +176,7 @@ class FetchService:
         log.warning("item skipped", source_id=job.source_id, task_id=job.task_id, item=label, error=error)
 
     async def _fetch_page(
-        self, job: FetchJob, unit: _Unit, parts: RequestParts, gate: asyncio.Semaphore
+        self, job: FetchJob, unit: FetchUnit, parts: RequestParts, gate: asyncio.Semaphore
     ) -> tuple[HttpResponse, str]:
         request = job.request
         linkage = {unit.key.partition("=")[0]: unit.key.partition("=")[2]} if unit.key else {}
@@ -266,6 +241,14 @@ class FetchService:
         delay = bucket.delay(self._clock.monotonic())
         if delay > 0:
             await self._clock.sleep(delay)
+
+
+class _PageFailed(Exception):
+    """A page fetched ahead failed; ``error`` says why (its unit fails, as when walking)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _json_body(response: HttpResponse, request: RequestSpec) -> Any:
