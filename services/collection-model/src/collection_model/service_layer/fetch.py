@@ -15,12 +15,12 @@ which errors are retried).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import structlog
 
 from collection_model.domain.errors import HttpStatusError
@@ -256,8 +256,8 @@ def _json_body(response: HttpResponse, request: RequestSpec) -> Any:
     if request.pagination.type == "none" or "json" not in response.content_type:
         return None
     try:
-        return json.loads(response.body)
-    except ValueError:
+        return orjson.loads(response.body)  # several times json's speed on a page of records
+    except orjson.JSONDecodeError:
         return None
 
 
