@@ -8,7 +8,8 @@ paginator on exactly that convention (stop when ``total`` is reached) and upsert
 - headwater: a ``scheduled_pull`` source (``store: {key: [id]}``) applied and triggered with the
   CLI; done when the planner marks the run final (every page fetched, every document stored).
   The first page tells the total, so the other 99 are fetched 4 at a time
-  (``pagination.concurrency: 4``); dlt's paginators walk pages one after the other.
+  (``pagination.concurrency: 4``); dlt's paginators walk pages one after the other. The stack runs
+  two worker processes (``headwater up --replicas worker=2``), competing consumers of the pages.
 - dlt_mongo: dlt 1.31.0 in its own virtualenv (``.headwater/cache/dlt-venv``, made with uv),
   a child process running ``dlt_side.py``; a ``@dlt.destination`` bulk-upserts (``ReplaceOne``)
   each 1,000-record batch into its own collection of the same FerretDB database.
@@ -21,7 +22,7 @@ dlt), ``run_s`` (headwater: the run's ``updated_at - triggered_at``; dlt: ``pipe
 ``cpu_s`` (dlt: the child's rusage; headwater: the planner, collection-model and worker apps and
 their daprd sidecars, from /proc/<pid>/stat; ``cli_cpu_s`` the trigger command), ``infra_cpu_s``
 (FerretDB + PostgreSQL + Redis + scheduler, whoever loads), ``peak_rss_mb`` (dlt: the child's
-VmHWM, as its ru_maxrss counts this process's RSS at fork; headwater: the worker's VmHWM since
+VmHWM, as its ru_maxrss counts this process's RSS at fork; headwater: the workers' VmHWM summed, since
 the stack started -- the first run after a worker restart waits ~60 s for one redelivery, Redis'
 processingTimeout) and a check: exactly 100,000 records, ids 0..99,999, no duplicates. Ratios of
 medians: first_load_ratio = headwater first / dlt_mongo first, vs_duckdb = headwater first /
@@ -57,6 +58,7 @@ DLT_VERSION = "1.31.0"
 DLT_VENV = project_dir() / ".headwater" / "cache" / "dlt-venv"
 DLT_SIDE = Path(__file__).with_name("dlt_side.py")
 APPS = ("planner", "collection-model", "worker")
+WORKERS = 2  # worker processes: competing consumers of raw-documents, one per core
 TOOLS = ("headwater", "dlt_mongo", "dlt_duckdb")
 TICK = os.sysconf("SC_CLK_TCK")
 SOURCE = """\
@@ -158,8 +160,9 @@ def verified(ids: list[Any]) -> bool:
 
 
 def headwater_load(b: Bench, sid: str) -> dict[str, Any]:
-    worker = b.stack.app_pid("worker")
-    services = [b.stack.app_pid(a, role) for a in APPS for role in ("app", "daprd")]
+    workers = [b.stack.app_pid("worker", replica=n) for n in range(WORKERS)]
+    apps = [e for e in b.stack.endpoints() if e.app_id in APPS]
+    services = [b.stack.app_pid(e.app_id, role, e.replica) for e in apps for role in ("app", "daprd")]
     cpu0, infra0 = total_cpu(services), total_cpu(infra_pids(b.stack))
     cli0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
@@ -180,7 +183,7 @@ def headwater_load(b: Bench, sid: str) -> dict[str, Any]:
         "cpu_s": cpu_delta(cpu0, cpu1),
         "cli_cpu_s": cli1.ru_utime + cli1.ru_stime - cli0.ru_utime - cli0.ru_stime,
         "infra_cpu_s": cpu_delta(infra0, infra1),
-        "peak_rss_mb": rss_peak_mb(worker),
+        "peak_rss_mb": sum(rss_peak_mb(pid) for pid in workers),
         "status": run.get("status"),
         "verified": verified(ids) and run.get("status") == "succeeded",
     }
@@ -279,7 +282,7 @@ def main() -> None:
     python = dlt_python()
     records = dataset()
     results: dict[str, list[dict[str, dict[str, Any]]]] = {tool: [] for tool in TOOLS}
-    with tempfile.TemporaryDirectory() as tmp, bench_stack() as stack, FakeApi() as api:
+    with tempfile.TemporaryDirectory() as tmp, bench_stack(replicas={"worker": WORKERS}) as stack, FakeApi() as api:
         api.delay = DELAY
         api.routes["/items"] = lambda q, h: (
             200,

@@ -28,12 +28,14 @@ RESULTS = project_dir() / "bench" / "results"
 
 
 @contextmanager
-def bench_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def bench_stack(extra_env: dict[str, str] | None = None, replicas: dict[str, int] | None = None) -> Iterator[Stack]:
+    """``replicas``: app id -> processes, as ``headwater up --replicas`` (competing consumers)."""
     settings = RuntimeSettings(
         instance=os.environ.get("HEADWATER_BENCH_INSTANCE", "bench"),
         port_offset=int(os.environ.get("HEADWATER_BENCH_PORT_OFFSET", "2000")),
         persistent=False,
         start_timeout_seconds=120,
+        replicas=replicas or {},
     )
     stack = Stack(settings, report=lambda m: print(f"[runtime] {m}", file=sys.stderr))
     stack.down(quiet=True)
