@@ -106,11 +106,8 @@ async def test_pull_pipeline_end_to_end(
         closed = await db["record_versions"].find({"source_id": sid, "natural_key": "A-2"}).to_list()
         assert [(v["version"], v["is_current"], v["data"]["price"]) for v in closed] == [(1, False, 20.0)]
         current = await db["records"].find_one({"_id": f"{sid}:A-2"})
-        assert (current["is_current"], current["valid_to"], current["valid_from"]) == (
-            True,
-            None,
-            closed[0]["valid_to"],
-        )
+        assert (current["is_current"], current["valid_from"]) == (True, closed[0]["valid_to"])
+        assert "valid_to" not in current and "deleted" not in current  # a live current document
         a1 = await db["records"].find_one({"_id": f"{sid}:A-1"})
         assert a1["version"] == 1
         page2 = await db["raw_documents"].find_one({"source_id": sid, "document_key": "page-2"})
