@@ -17,7 +17,12 @@ AT_LEAST: Check = ("≥", operator.ge)
 
 # benchmark → (figure, goal) in the order printed; a goal of None is shown without a check
 HEADLINES: dict[str, list[tuple[str, tuple[Check, float] | None]]] = {
-    "ingest": [("records_per_s", None), ("baseline_records_per_s", None), ("ratio", (AT_LEAST, 0.5))],
+    "ingest": [
+        ("records_per_s", None),
+        ("baseline_records_per_s", None),
+        ("ratio", (AT_LEAST, 0.5)),
+        ("stored_shape_records_per_s", None),
+    ],
     "fanout": [("ratio_c5", (AT_MOST, 1.15)), ("ratio_c50", (AT_MOST, 1.15)), ("ratio_c200", (AT_MOST, 1.15))],
     "csv_memory": [("rows", None), ("wall_s", (AT_MOST, 30.0)), ("peak_rss_mb", (AT_MOST, 256.0))],
     "dedup": [("ratio", None), ("record_writes", (AT_MOST, 0.0))],
