@@ -270,12 +270,12 @@ CASES = [
         "Input should be greater than or equal to 1",
     ),
     Case(
-        "concurrency 101",
-        BASE + ITERATION + "    concurrency: 101\n",
+        "concurrency 501",
+        BASE + ITERATION + "    concurrency: 501\n",
         11,
         5,
         "ingestion.iteration.concurrency",
-        "Input should be less than or equal to 100",
+        "Input should be less than or equal to 500",
     ),
     Case(
         "negative max_attempts",

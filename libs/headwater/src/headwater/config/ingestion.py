@@ -51,7 +51,7 @@ class IterationSpec(Section):
     """longest wait for the MCP server (connect, initialize, the tool call)"""
     endpoint_path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9._~/-]*$")
     """the MCP endpoint's path on the server app"""
-    concurrency: int = Field(default=5, ge=1, le=100)
+    concurrency: int = Field(default=5, ge=1, le=500)
     """requests in flight at once"""
 
     def template_issues(self, *, has_window: bool) -> list[tuple[tuple[str, ...], str]]:

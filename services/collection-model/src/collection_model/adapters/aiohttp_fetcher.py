@@ -82,7 +82,7 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def new_session(resolver: AbstractResolver, limit: int = 200) -> aiohttp.ClientSession:
+def new_session(resolver: AbstractResolver, limit: int = 500) -> aiohttp.ClientSession:
     """The fetcher's session (open it in the app's lifespan): connections through
     ``GuardedResolver(resolver)``, raw bodies (decoded by us), a bounded pool, no proxies
     from the environment. ``ThreadedResolver()`` in production (``getaddrinfo``)."""
