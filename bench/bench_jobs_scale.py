@@ -14,28 +14,35 @@
   ``headwater sources list`` command (a process start included); ``list_all_s``: wall time of
   ``headwater sources list --all -o json`` (pages of 1,000), ``list_all_rows`` the rows it printed.
 - ``trigger_*``: ``BURST`` more sources whose cron fires at the same whole minute (all at its
-  second 0), applied ahead of it, pointing at a local HTTP server that answers ``[]`` at once (the
-  fetches, documents and reports they cause run on the same 2 cores during the burst). A work
-  item's publish time is the millisecond Redis stamped on its ``work-items`` stream entry (the
-  stream id); latency = the first entry of each source minus the due time. ``trigger_samples``
-  is how many of the sources published within ``BURST_WAIT_S``; ``trigger_start_p50_ms`` /
-  ``trigger_start_p99_ms`` are the due-to-``runs.triggered_at`` part (Dapr's delivery plus the
-  wait for a planning slot), the rest is planning up to the publish.
+  second 0), applied ahead of it. A work item's publish time is the millisecond Redis stamped
+  on its ``work-items`` stream entry (the stream id); ``trigger_p50_ms`` / ``trigger_p99_ms`` /
+  ``trigger_max_ms`` = each source's first entry minus the due time (Dapr's delivery, the
+  planner's queue and the planning), over ``trigger_samples`` sources that published within
+  ``BURST_WAIT_S``. ``trigger_wait_*`` is the part up to ``runs.triggered_at`` (delivery and the
+  wait for one of the planner's trigger slots), ``trigger_plan_*`` the rest (lease, run record,
+  publish); ``trigger_per_s`` the work items published per second from the first to the last.
+  The sources' requests go to a closed local port with one attempt: the work items are
+  measured when published, and each costs the rest of the platform one refused connection and
+  one failure report instead of a fetch, a document and its records (the fetch and ingest
+  benchmarks measure those), which would otherwise take the database from the planner.
+  ``planner_only_*``: the same with another ``BURST`` sources while the collection-model app is
+  stopped (SIGSTOP, resumed after): the planner alone, without the failure reports and config
+  reads of the work items it already published competing for the 2 cores.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import socket
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -60,30 +67,15 @@ ingestion:
   request:
     base_url: {url}/{sid}
     allow_private_hosts: [127.0.0.1]
+  retry: {{max_attempts: 1}}
 """
 
 
-class _Empty(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", "2")
-        self.end_headers()
-        self.wfile.write(b"[]")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def fast_api() -> Iterator[str]:
-    """A local API that answers every GET with ``[]`` at once."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Empty)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+def closed_port() -> int:
+    """A local port nothing listens on (taken and given back at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def write_sources(folder: Path, prefix: str, count: int, schedule: str, url: str) -> Path:
@@ -166,7 +158,8 @@ def listing(stack: Stack) -> dict[str, Any]:
     }
 
 
-def burst(stack: Stack, db: Database[Any], folder: Path, url: str) -> dict[str, Any]:
+def burst(stack: Stack, db: Database[Any], folder: Path, url: str, paused: int | None = None) -> dict[str, Any]:
+    """``BURST`` sources due at the next whole minute; ``paused``: a pid stopped meanwhile."""
     due = (datetime.now(UTC) + timedelta(seconds=25)).replace(second=0, microsecond=0) + timedelta(minutes=1)
     write_sources(folder, f"burst{due:%H%M}", BURST, f"{due.minute} {due.hour} * * *", url)
     cli(stack, "sources", "apply", "-f", str(folder))
@@ -174,22 +167,40 @@ def burst(stack: Stack, db: Database[Any], folder: Path, url: str) -> dict[str, 
         raise RuntimeError(f"the burst sources were applied after their due time {due}")
     port = stack.settings.ports.redis
     before = int(redis_command(port, "XLEN", "work-items"))
-    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
-    with suppress(TimeoutError):
-        wait_for(lambda: int(redis_command(port, "XLEN", "work-items")) >= before + BURST, BURST_WAIT_S, 0.5)
+    with stopped(paused):
+        time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+        with suppress(TimeoutError):
+            wait_for(lambda: int(redis_command(port, "XLEN", "work-items")) >= before + BURST, BURST_WAIT_S, 0.5)
     published = first_publish(port, f"burst{due:%H%M}-")
     due_ms = due.timestamp() * 1000
+    runs = {r["source_id"]: r["triggered_at"] for r in db["runs"].find({"source_id": {"$in": list(published)}})}
+    started = {sid: runs[sid].replace(tzinfo=UTC).timestamp() * 1000 for sid in published if sid in runs}
     latencies = sorted(at - due_ms for at in published.values())
-    runs = db["runs"].find({"source_id": {"$in": list(published)}}, {"triggered_at": 1})
-    starts = sorted((run["triggered_at"].replace(tzinfo=UTC) - due).total_seconds() * 1000 for run in runs)
+    waits = sorted(at - due_ms for at in started.values())
+    plans = sorted(published[sid] - at for sid, at in started.items())
+    spread = (max(published.values()) - min(published.values())) / 1000 if len(published) > 1 else 0.0
     return {
         "trigger_p50_ms": _quantile(latencies, 0.5),
         "trigger_p99_ms": _quantile(latencies, 0.99),
         "trigger_max_ms": _quantile(latencies, 1.0),
         "trigger_samples": len(latencies),
-        "trigger_start_p50_ms": _quantile(starts, 0.5),
-        "trigger_start_p99_ms": _quantile(starts, 0.99),
+        "trigger_wait_p50_ms": _quantile(waits, 0.5),
+        "trigger_wait_p99_ms": _quantile(waits, 0.99),
+        "trigger_plan_p50_ms": _quantile(plans, 0.5),
+        "trigger_plan_p99_ms": _quantile(plans, 0.99),
+        "trigger_per_s": round(len(published) / spread) if spread else None,
     }
+
+
+@contextmanager
+def stopped(pid: int | None) -> Iterator[None]:
+    if pid is not None:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        if pid is not None:
+            os.kill(pid, signal.SIGCONT)
 
 
 def first_publish(port: int, prefix: str) -> dict[str, float]:
@@ -209,7 +220,8 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 def main() -> None:
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp, fast_api() as url, bench_stack() as stack:
+    url = f"http://127.0.0.1:{closed_port()}"
+    with tempfile.TemporaryDirectory() as tmp, bench_stack() as stack:
         db: Database[Any] = MongoClient(stack.mongodb_uri, tz_aware=True)[stack.mongodb_database]
         folder = write_sources(Path(tmp) / "sources", "scale", SOURCES, "0 3 1 1 *", url)  # fires on 1 January
         figures = {"sources": SOURCES, **register(stack, db, folder)}
@@ -218,6 +230,8 @@ def main() -> None:
         figures |= {"planner_rss_mb": rss_mb(stack.app_pid("planner")), "scheduler_rss_mb": rss_mb(scheduler)}
         figures |= listing(stack)
         figures |= {"burst_sources": BURST, **burst(stack, db, Path(tmp) / "burst", url)}
+        alone = burst(stack, db, Path(tmp) / "alone", url, paused=stack.app_pid("collection-model"))
+        figures |= {f"planner_only_{k}": alone[k] for k in ("trigger_p50_ms", "trigger_p99_ms", "trigger_per_s")}
         figures["bench_s"] = round(time.monotonic() - started)
     report("jobs_scale", figures)
 

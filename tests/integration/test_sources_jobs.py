@@ -142,7 +142,7 @@ async def test_planner_restart_restores_missing_jobs_and_removes_orphans(
     assert (await job(http, runtime, f"source-{sid}")) is not None
     assert await job(http, runtime, f"source-{orphan}") is None
     assert await mongo[runtime.mongodb_database]["jobs"].find_one({"_id": orphan}) is None
-    listed = cli(stack, "sources", "list", "-o", "json")
+    listed = cli(stack, "sources", "list", "--all", "-o", "json")
     assert sid in [row["source_id"] for row in json.loads(listed.stdout)]
 
 
@@ -239,3 +239,33 @@ async def test_the_ledger_keeps_101_concurrent_reports_of_a_new_task(runtime: St
         assert stored == 101 and complete
     finally:
         await client.close()
+
+
+async def test_a_folder_is_applied_in_batches_and_listed_page_by_page(
+    stack: Stack, runtime: StackInfo, tmp_path: Path, http: httpx.AsyncClient, mongo: AsyncMongoClient
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    ids = [f"bulk-{tag}-{i:03d}" for i in range(250)]
+    for sid in ids:
+        (tmp_path / f"{sid}.yaml").write_text(source_yaml(sid, "0 3 1 1 *"))
+
+    applied = cli(stack, "sources", "apply", "-f", str(tmp_path), "--batch-size", "100")
+
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.count("created (version 1)") == 250
+    db = mongo[runtime.mongodb_database]
+    assert await db["jobs"].count_documents({"_id": {"$in": ids}, "pending_delete": False}) == 250
+    for sid in (ids[0], ids[123], ids[-1]):
+        registered = await job(http, runtime, f"source-{sid}")
+        assert registered is not None and registered["schedule"] == "0 0 3 1 1 *"
+
+    page = cli(stack, "sources", "list", "-o", "json", "--after", f"bulk-{tag}")
+    assert [row["source_id"] for row in json.loads(page.stdout)] == ids[:100]
+    assert f"--after {ids[99]}" in page.stderr
+    every = [row["source_id"] for row in json.loads(cli(stack, "sources", "list", "--all", "-o", "json").stdout)]
+    assert every == sorted(every) and set(ids) <= set(every)
+
+    base = f"{runtime.apps['planner'].dapr_url}/v1.0/invoke/planner/method/api/v1/sources"
+    auth = {"authorization": f"Bearer {stack.api_token()}"}
+    deleted = await asyncio.gather(*(http.delete(f"{base}/{sid}", headers=auth) for sid in ids[:50]))
+    assert {response.status_code for response in deleted} == {200}

@@ -52,6 +52,9 @@ class Cursor:
     def limit(self, _: int) -> Cursor:
         return self
 
+    def batch_size(self, _: int) -> Cursor:
+        return self
+
     async def to_list(self) -> list[Any]:
         return []
 
@@ -97,7 +100,7 @@ async def _blob(db: Any) -> None:
 
 
 def planner_reads(db: Any) -> list[Awaitable[Any]]:
-    runs, retries = MongoRunRepository(db), MongoRetryRepository(db)
+    runs, retries, sources = MongoRunRepository(db), MongoRetryRepository(db), MongoSourceRepository(db)
     return [
         MongoStateRepository(db).done_windows_from("s", NOW),
         runs.list("s"),
@@ -105,7 +108,10 @@ def planner_reads(db: Any) -> list[Awaitable[Any]]:
         runs.overdue(NOW, 10),
         retries.due("s", NOW, 10),
         retries.list("s"),
-        MongoSourceRepository(db).list(),
+        sources.schedules(),
+        sources.page(None, 100),  # an _id range in _id order: the _id index
+        sources.get_many(["s"]),
+        sources.last_versions(["s"]),
         MongoJobRegistry(db).list(),
     ]
 

@@ -19,7 +19,7 @@ from planner.domain.jobs import RegisteredJob
 from planner.domain.progress import StoredReport
 from planner.domain.retries import WindowRetry, WindowState
 from planner.domain.runs import NO_REPORT, OPEN, Run, SourceState, missing_tasks, run_error
-from planner.domain.sources import StoredSource
+from planner.domain.sources import SourceSchedule, StoredSource
 from planner.domain.ticks import TickClaim, may_claim_tick
 from planner.domain.watermarks import RunStatus, run_status_from_results
 from planner.service_layer.errors import SchedulerUnavailable
@@ -51,8 +51,20 @@ class FakeSourceRepository:
     async def get_version(self, source_id: str, version: int) -> StoredSource | None:
         return self.versions.get((source_id, version))
 
-    async def list(self) -> list[StoredSource]:
-        return list(self.current.values())
+    async def get_many(self, source_ids: Sequence[str]) -> dict[str, StoredSource]:
+        return {sid: self.current[sid] for sid in source_ids if sid in self.current}
+
+    async def page(self, after: str | None, limit: int) -> list[StoredSource]:
+        return [self.current[sid] for sid in sorted(self.current) if sid > (after or "")][:limit]
+
+    async def schedules(self) -> list[SourceSchedule]:
+        return [
+            SourceSchedule(s.source_id, s.enabled, s.config.ingestion.mode, s.config.ingestion.schedule)
+            for s in self.current.values()
+        ]
+
+    async def save_many(self, sources: Sequence[StoredSource]) -> list[bool]:
+        return [await self.save(source) for source in sources]
 
     async def save(self, source: StoredSource) -> bool:
         stored = self.versions.setdefault((source.source_id, source.version), source)
@@ -75,6 +87,9 @@ class FakeSourceRepository:
     async def last_version(self, source_id: str) -> int:
         return self.tombstones.get(source_id, 0)
 
+    async def last_versions(self, source_ids: Sequence[str]) -> dict[str, int]:
+        return {sid: self.tombstones[sid] for sid in source_ids if sid in self.tombstones}
+
 
 class FakeJobRegistry:
     def __init__(self) -> None:
@@ -89,6 +104,10 @@ class FakeJobRegistry:
     async def put(self, job: RegisteredJob) -> None:
         self.jobs[job.source_id] = job
 
+    async def put_many(self, jobs: Sequence[RegisteredJob]) -> None:
+        for job in jobs:
+            self.jobs[job.source_id] = job
+
     async def remove(self, source_id: str) -> None:
         self.jobs.pop(source_id, None)
 
@@ -101,6 +120,8 @@ class FakeScheduler:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str]] = []
         self.down = False
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most calls that were under way at once
 
     def _answer(self, what: str, name: str) -> None:
         self.calls.append((what, name))
@@ -109,6 +130,10 @@ class FakeScheduler:
 
     async def schedule(self, name: str, schedule: str, data: dict[str, Any]) -> None:
         self._answer("schedule", name)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0)  # a real call yields to other tasks
+        self.in_flight -= 1
         self.jobs[name] = {"schedule": schedule, "data": data}
 
     async def delete(self, name: str) -> None:

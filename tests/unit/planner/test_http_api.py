@@ -185,3 +185,53 @@ async def test_job_callbacks_acknowledge_what_cannot_plan_and_record_probes(api:
 
     assert deleted.json() == {"outcome": "source_deleted", "run_id": None, "work_items": 0}
     assert probe.json() == {"status": "recorded"}
+
+
+def _batch_body(source_id: str, **extra: Any) -> dict[str, Any]:
+    return {**BODY, "source_id": source_id, **extra}
+
+
+async def test_a_batch_apply_answers_each_config_in_order(api: Api) -> None:
+    first = await api.http.put("/api/v1/sources", json=[_batch_body("b"), _batch_body("a")], headers=AUTH)
+    again = await api.http.put(
+        "/api/v1/sources", json=[_batch_body("a"), _batch_body("b", description="changed")], headers=AUTH
+    )
+
+    assert first.status_code == 200
+    assert first.json() == {
+        "results": [
+            {"source_id": "b", "status": "created", "version": 1},
+            {"source_id": "a", "status": "created", "version": 1},
+        ]
+    }
+    assert again.json()["results"] == [
+        {"source_id": "a", "status": "unchanged", "version": 1},
+        {"source_id": "b", "status": "updated", "version": 2},
+    ]
+    assert set(api.fakes.scheduler.jobs) == {"source-a", "source-b"}
+
+
+async def test_a_batch_with_an_invalid_config_or_a_repeated_id_applies_nothing(api: Api) -> None:
+    bad = [_batch_body("a"), _batch_body("b", enabled="maybe")]
+    invalid = await api.http.put("/api/v1/sources", json=bad, headers=AUTH)
+    twice = await api.http.put("/api/v1/sources", json=[_batch_body("a"), _batch_body("a")], headers=AUTH)
+    too_many = await api.http.put("/api/v1/sources", json=[_batch_body(f"s{i}") for i in range(1001)], headers=AUTH)
+
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"]["message"] == "invalid source config(s); nothing was applied"
+    assert [e["path"] for e in invalid.json()["detail"]["errors"]] == ["[1].enabled"]
+    assert (twice.status_code, twice.json()) == (422, {"detail": "source_id repeated in the batch: a"})
+    assert too_many.status_code == 422
+    assert api.fakes.sources.current == {}
+
+
+async def test_the_sources_list_is_paginated_by_id(api: Api) -> None:
+    await api.http.put("/api/v1/sources", json=[_batch_body(f"s{i:03d}") for i in range(150)], headers=AUTH)
+
+    default = (await api.http.get("/api/v1/sources", headers=AUTH)).json()
+    page = await api.http.get("/api/v1/sources", params={"limit": 30, "after": "s099"}, headers=AUTH)
+    too_big = await api.http.get("/api/v1/sources", params={"limit": 1001}, headers=AUTH)
+
+    assert [row["source_id"] for row in default] == [f"s{i:03d}" for i in range(100)]
+    assert [row["source_id"] for row in page.json()] == [f"s{i:03d}" for i in range(100, 130)]
+    assert too_big.status_code == 422

@@ -1,7 +1,8 @@
 """The planner's composition root: the only place concrete adapters are chosen.
 
-``connect(settings)`` opens the sidecar and database clients, builds the MongoDB, Dapr and
-OpenTelemetry adapters and hands them to ``build``; the app's lifespan is just
+``connect(settings)`` opens the sidecar and database clients (and the aiohttp session of the
+frequent sidecar calls: jobs, work items), builds the MongoDB, Dapr and OpenTelemetry adapters
+and hands them to ``build``; the app's lifespan is just
 ``async with connect(settings) as container``. ``build(adapters, settings)`` wires the service
 layer and does no I/O; unit tests call it with the in-memory fakes of ``planner_fakes``.
 """
@@ -16,12 +17,14 @@ from datetime import timedelta
 from headwater.edge.auth import ApiTokenProvider
 from headwater.edge.service import SystemClock, sidecar_and_database
 from headwater.telemetry import Gauge
+from planner.adapters.dapr_aiohttp import AiohttpSidecar, new_session
 from planner.adapters.dapr_jobs import DaprJobsClient
 from planner.adapters.dapr_publisher import DaprWorkPublisher
 from planner.adapters.mongo_indexes import ensure_indexes
+from planner.adapters.mongo_jobs import MongoJobRegistry
 from planner.adapters.mongo_planning import MongoRunRepository, MongoStateRepository, MongoTaskLedger
 from planner.adapters.mongo_retries import MongoRetryRepository
-from planner.adapters.mongo_sources import MongoJobRegistry, MongoSourceRepository
+from planner.adapters.mongo_sources import MongoSourceRepository
 from planner.adapters.mongo_watermark_lag import MongoWatermarkLag
 from planner.adapters.otel_metrics import OtelPlannerMetrics
 from planner.service_layer.jobs import JobRegistrationService
@@ -85,7 +88,7 @@ class Container:
 def build(adapters: Adapters, settings: Settings) -> Container:
     """Wire the service layer to ``adapters`` (real ones or in-memory fakes); no I/O."""
     a = adapters
-    jobs = JobRegistrationService(a.scheduler, a.registry, a.sources, a.clock)
+    jobs = JobRegistrationService(a.scheduler, a.registry, a.sources, a.clock, settings.job_concurrency)
     retries = RetryService(a.retries, a.sources, a.clock, a.metrics)
     planning = PlanningService(
         a.publisher,
@@ -103,7 +106,9 @@ def build(adapters: Adapters, settings: Settings) -> Container:
     return Container(
         sources=SourceService(a.sources, jobs, a.clock),
         jobs=jobs,
-        triggers=TriggerService(a.sources, a.registry, planning, a.state, jobs, a.clock),
+        triggers=TriggerService(
+            a.sources, a.registry, planning, a.state, jobs, a.clock, concurrency=settings.trigger_concurrency
+        ),
         planning=planning,
         results=ResultService(a.ledger, a.runs, a.state, retries, a.clock, a.metrics),
         queries=RunQueries(a.runs, a.state, a.sources, a.registry, a.retries, a.clock, a.ledger),
@@ -114,15 +119,21 @@ def build(adapters: Adapters, settings: Settings) -> Container:
 
 @asynccontextmanager
 async def connect(settings: Settings) -> AsyncIterator[Container]:
-    """The planner on its Dapr sidecar and MongoDB; both clients are closed on exit."""
-    async with sidecar_and_database(settings) as (sidecar, db):
+    """The planner on its Dapr sidecar and MongoDB; the clients are closed on exit."""
+    dapr_token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
+    connections = settings.job_concurrency + settings.trigger_concurrency
+    async with (
+        sidecar_and_database(settings) as (sidecar, db),
+        new_session(settings.dapr_url, dapr_token, connections) as session,
+    ):
         await ensure_indexes(db)
         api_token = settings.api_token.get_secret_value() if settings.api_token else None
+        fast = AiohttpSidecar(session)
         adapters = Adapters(
             sources=MongoSourceRepository(db),
             registry=MongoJobRegistry(db),
-            scheduler=DaprJobsClient(sidecar),
-            publisher=DaprWorkPublisher(sidecar),
+            scheduler=DaprJobsClient(fast),
+            publisher=DaprWorkPublisher(fast),
             runs=MongoRunRepository(db),
             state=MongoStateRepository(db),
             ledger=MongoTaskLedger(db),

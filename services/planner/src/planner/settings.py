@@ -25,3 +25,10 @@ class Settings(ServiceSettings):
     """seconds a task-result delivery is held, retrying, while the store is unavailable, before
     it is answered RETRY (held time does not count toward Dapr's retries; keep it plus the
     longest retry pacing under the Redis processingTimeout of 60 s)"""
+    job_concurrency: int = Field(default=32, ge=1)
+    """Dapr Jobs API calls in flight at once (registering many jobs: a batch apply, the start-up
+    sync, the sweep); the API takes one job per call"""
+    trigger_concurrency: int = Field(default=8, ge=1)
+    """job triggers planned at once; the others wait their turn in arrival order, so a burst of
+    triggers due at the same time is worked off first come, first served (and ``/healthz``, which
+    the sidecar needs answered within 500 ms, is not queued behind all of them)"""

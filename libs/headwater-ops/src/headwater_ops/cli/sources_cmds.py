@@ -11,8 +11,22 @@ import yaml
 from rich.table import Table
 
 from headwater.config import ConfigError, SourceConfig, dump_source_config, load_source_configs
-from headwater_ops.cli.common import ApiUrl, Output, OutputOpt, Token, client, console, err, fail, handle, print_data
+from headwater_ops.cli.common import (
+    EXIT_INVALID,
+    EXIT_UNREACHABLE,
+    ApiUrl,
+    Output,
+    OutputOpt,
+    Token,
+    client,
+    console,
+    err,
+    fail,
+    handle,
+    print_data,
+)
 from headwater_ops.cli.run_watch import Interval, Timeout, Watch
+from headwater_ops.cli.source_batches import BATCH_SIZE, PAGE_ALL, apply_batches, apply_line, pages
 
 app = typer.Typer(help="Manage source configs.", no_args_is_help=True)
 
@@ -37,18 +51,13 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 
 def _load(paths: list[Path]) -> list[SourceConfig]:
-    """Every config of every file, or every error of every file (then exit 1)."""
-    configs: list[SourceConfig] = []
-    failed = False
-    for file in _expand(paths):
-        try:
-            configs += load_source_configs([file])
-        except ConfigError as exc:
-            failed = True
-            err.print(str(exc), highlight=False, soft_wrap=True)
-    if failed:
-        raise fail("invalid source config(s); nothing was applied")
-    return configs
+    """Every config of every file, or every error of every file — a source_id defined in two
+    files included — (then exit 1)."""
+    try:
+        return load_source_configs(_expand(paths))
+    except ConfigError as exc:
+        err.print(str(exc), highlight=False, soft_wrap=True)
+        raise fail("invalid source config(s); nothing was applied") from exc
 
 
 @app.command()
@@ -59,17 +68,37 @@ def validate(paths: Paths) -> None:
 
 
 @app.command()
-def apply(filename: FileOpt, api_url: ApiUrl = None, token: Token = None) -> None:
-    """Create or update sources from files (validated first: all or nothing)."""
+def apply(
+    filename: FileOpt,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=1000, help="configs per request to the planner")
+    ] = BATCH_SIZE,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """Create or update sources from files or folders (validated first: all or nothing), sent to
+    the planner in batches. Exit 1 after a lost race or a job the scheduler refused, 3 while the
+    scheduler is unavailable (the sources are stored; the planner registers their jobs later);
+    either way the batches after it are not sent."""
     configs = _load(filename)
     api = client(api_url, token)
     with handle():
-        for config in configs:
-            body = dump_source_config(config)
-            result = api.request("PUT", f"/api/v1/sources/{config.source_id}", json=body)
-            status = result["status"]
-            colour = {"created": "green", "updated": "yellow"}.get(status, "dim")
-            console.print(f"source/{config.source_id} [{colour}]{status}[/] (version {result['version']})")
+        report = apply_batches(api, configs, batch_size, _print_results)
+    if report.not_sent:
+        err.print(f"{report.not_sent} source(s) not sent: apply again once the problem above is solved")
+    if report.conflicts or report.failed:
+        raise typer.Exit(EXIT_INVALID)
+    if report.unavailable:
+        raise typer.Exit(EXIT_UNREACHABLE)
+
+
+def _print_results(rows: list[dict[str, Any]]) -> None:
+    """One line per source: on stdout, or on stderr when something went wrong (one call per batch)."""
+    done, problems = [r for r in rows if not r.get("reason")], [r for r in rows if r.get("reason")]
+    if done:
+        console.print("\n".join(map(apply_line, done)), highlight=False)
+    if problems:
+        err.print("\n".join(map(apply_line, problems)), highlight=False, soft_wrap=True)
 
 
 def _sources_table(rows: list[dict[str, Any]]) -> None:
@@ -88,11 +117,23 @@ def _sources_table(rows: list[dict[str, Any]]) -> None:
 
 
 @app.command("list")
-def list_(output: OutputOpt = Output.table, api_url: ApiUrl = None, token: Token = None) -> None:
-    """List sources."""
+def list_(
+    output: OutputOpt = Output.table,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=PAGE_ALL, help="sources per page")] = 100,
+    after: Annotated[str | None, typer.Option("--after", help="start after this source id (the next page)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every source, read page by page")] = False,
+    api_url: ApiUrl = None,
+    token: Token = None,
+) -> None:
+    """List sources by id, a page at a time (--limit, default 100; --after the last id shown for
+    the next page) or --all of them."""
+    api = client(api_url, token)
     with handle():
-        rows = client(api_url, token).request("GET", "/api/v1/sources")
+        found = pages(api, PAGE_ALL if all_ else limit, after)
+        rows = [row for page in found for row in page] if all_ else next(found, [])
     print_data(rows, output, _sources_table)
+    if not all_ and len(rows) == limit:
+        err.print(f"more sources may follow: --after {rows[-1]['source_id']} (or --all)", highlight=False)
 
 
 @app.command()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from headwater.edge.sidecar import DaprError, DaprSidecar
+from headwater.edge.sidecar import DaprError
 from planner.service_layer.errors import SchedulerUnavailable
 
-__all__ = ["DaprJobsClient"]
+__all__ = ["DaprJobsClient", "JobsApi"]
 
 T = TypeVar("T")
 
@@ -22,13 +22,23 @@ FAILURE_POLICY = {"constant": {"interval": "5s", "maxRetries": 3}}
 CALL_TIMEOUT = 8.0
 
 
+class JobsApi(Protocol):
+    """The sidecar's Jobs API calls (``AiohttpSidecar``, or ``headwater.edge.sidecar.DaprSidecar``)."""
+
+    async def schedule_job(self, name: str, job: dict[str, Any]) -> None: ...
+
+    async def get_job(self, name: str) -> dict[str, Any] | None: ...
+
+    async def delete_job(self, name: str) -> None: ...
+
+
 class DaprJobsClient:
     """Owns the planner's jobs in the Dapr scheduler (jobs belong to the registering app id).
 
     An unanswered call (timeout, sidecar unreachable, a 5xx from the sidecar) raises
     ``SchedulerUnavailable``; a refused request (4xx) stays a ``DaprError``."""
 
-    def __init__(self, sidecar: DaprSidecar, timeout: float = CALL_TIMEOUT) -> None:
+    def __init__(self, sidecar: JobsApi, timeout: float = CALL_TIMEOUT) -> None:
         self._sidecar = sidecar
         self._timeout = timeout
 

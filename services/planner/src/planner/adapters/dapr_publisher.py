@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from headwater.contracts.messages import FetchTask
 from headwater.contracts.topics import PUBSUB, WORK_ITEMS
-from headwater.edge.sidecar import DaprSidecar
 
-__all__ = ["DaprWorkPublisher"]
+__all__ = ["DaprWorkPublisher", "Publishing"]
+
+
+class Publishing(Protocol):
+    """The sidecar's publish call (``AiohttpSidecar``, or ``headwater.edge.sidecar.DaprSidecar``)."""
+
+    async def publish(self, pubsub: str, topic: str, data: Any, metadata: dict[str, str] | None = None) -> None: ...
 
 
 class DaprWorkPublisher:
-    def __init__(self, sidecar: DaprSidecar) -> None:
+    def __init__(self, sidecar: Publishing) -> None:
         self._sidecar = sidecar
 
     async def publish(self, task: FetchTask) -> None:

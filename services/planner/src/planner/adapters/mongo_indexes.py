@@ -1,8 +1,10 @@
 """The planner's secondary indexes and the queries they serve (``headwater.edge.indexes``).
 
 Every other read and conditional write of the planner is by ``_id`` (``source_configs``,
-``source_config_versions``, ``jobs``, ``source_state``, a run or a failed window by id; the
-reports of a task in a run, a range of ``task_reports`` ``_id``s) and needs nothing. The reads that need an index:
+``source_config_versions``, ``jobs``, ``source_state``, a run or a failed window by id; a
+batch apply's sources by a list of ids; the pages of ``sources list``, the ``_id``s after the
+last one seen in ``_id`` order; the reports of a task in a run, a range of ``task_reports``
+``_id``s) and needs nothing. The reads that need an index:
 
 =====================  ======================================================  =========================
 collection             query (adapter)                                         index
@@ -21,8 +23,9 @@ collection             query (adapter)                                         i
 
 ``completed_windows`` is keyed on ``to`` rather than ``from``: the query keeps the windows
 ending after ``completed_until``, a handful, while the windows of a source grow for ever; the
-few it finds are sorted in memory. Whole-collection reads (``SCANS``): every source config and
-every job (the start-up job sync, ``sources list``), and the latest runs of every source.
+few it finds are sorted in memory. Whole-collection reads (``SCANS``): what the periodic job sweep
+compares — four fields of every source config and every job (the start-up job sync reads the
+configs a page at a time) — and the latest runs of every source.
 """
 
 from __future__ import annotations
@@ -87,8 +90,13 @@ HOT_QUERIES = (
 )
 
 SCANS = (
-    Query("MongoSourceRepository.list", "source_configs", {}, why="every source config, one per source"),
-    Query("MongoJobRegistry.list", "jobs", {}, why="every registered job, one per source"),
+    Query(
+        "MongoSourceRepository.schedules",
+        "source_configs",
+        {},
+        why="whether each source wants a job (the job sweep; four fields of each, no config validated)",
+    ),
+    Query("MongoJobRegistry.list", "jobs", {}, why="every registered job, one per source (the job sweep)"),
     Query(
         "MongoRunRepository.list(None)",
         "runs",

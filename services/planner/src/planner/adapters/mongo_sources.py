@@ -9,21 +9,24 @@ the versions stay in the history, and creating the id again continues their numb
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from headwater.config import SourceConfig, dump_source_config
-from headwater.edge.mongo import upsert_retrying
 from planner.adapters.mongo_errors import store_calls
-from planner.domain.jobs import RegisteredJob
-from planner.domain.sources import StoredSource
+from planner.adapters.mongo_jobs import DUPLICATE_KEY, SCAN_BATCH, MongoJobRegistry
+from planner.domain.sources import SourceSchedule, StoredSource
 
 __all__ = ["MongoJobRegistry", "MongoSourceRepository", "source_document", "source_from_document"]
+# what the job sweep reads of each source (``schedules``): no config is validated
+_SCHEDULE_FIELDS = {"deleted": 1, "config.enabled": 1, "config.ingestion.mode": 1, "config.ingestion.schedule": 1}
 
 log = structlog.get_logger(__name__)
 
@@ -76,23 +79,56 @@ class MongoSourceRepository:
         doc = await self._versions.find_one({"_id": f"{source_id}:v{version}"})
         return source_from_document(doc) if doc else None
 
-    async def list(self) -> list[StoredSource]:
-        """Every current config; one stored under an older contract that no longer validates is
-        left out and logged (re-apply it), so it cannot stop the start-up job sync."""
-        sources = []
-        async for doc in self._current.find({}):
+    async def get_many(self, source_ids: Sequence[str]) -> dict[str, StoredSource]:
+        if not source_ids:
+            return {}
+        docs = await self._current.find({"_id": {"$in": list(source_ids)}}).to_list()
+        return {s.source_id: s for s in _valid(docs)}
+
+    async def last_versions(self, source_ids: Sequence[str]) -> dict[str, int]:
+        if not source_ids:
+            return {}
+        docs = self._current.find({"_id": {"$in": list(source_ids)}}, {"version": 1})
+        return {str(doc["_id"]): int(doc["version"]) async for doc in docs}
+
+    async def page(self, after: str | None, limit: int) -> list[StoredSource]:
+        """Keyset pages in ``_id`` order (the ``_id`` index serves the range and the order); a
+        config that no longer validates is left out and logged (re-apply it)."""
+        query = {"_id": {"$gt": after or ""}, "deleted": {"$ne": True}}
+        return _valid(await self._current.find(query).sort("_id", 1).limit(limit).to_list())
+
+    async def schedules(self) -> list[SourceSchedule]:
+        found = []
+        async for doc in self._current.find({}, _SCHEDULE_FIELDS).batch_size(SCAN_BATCH):
             if doc.get("deleted"):
                 continue
-            try:
-                sources.append(source_from_document(doc))
-            except ValidationError as exc:
-                log.error("stored source config no longer validates; re-apply it", source_id=doc["_id"], error=str(exc))
-        return sources
+            config, ingestion = doc.get("config") or {}, (doc.get("config") or {}).get("ingestion") or {}
+            mode, schedule = ingestion.get("mode", "scheduled_pull"), ingestion.get("schedule")
+            found.append(SourceSchedule(str(doc["_id"]), config.get("enabled", True) is not False, mode, schedule))
+        return found
+
+    async def save_many(self, sources: Sequence[StoredSource]) -> list[bool]:
+        """New sources (version 1) in two unordered bulk inserts; each one that meets a duplicate
+        key there, and every other source, goes through ``save``'s rules one at a time."""
+        firsts = [i for i, source in enumerate(sources) if source.version == 1]
+        taken = await _insert_all(self._versions, [_version_document(sources[i]) for i in firsts])
+        fresh = [i for k, i in enumerate(firsts) if k not in taken]
+        taken = await _insert_all(
+            self._current, [{"_id": sources[i].source_id, **source_document(sources[i])} for i in fresh]
+        )
+        saved = {i: True for k, i in enumerate(fresh) if k not in taken}
+        for i, source in enumerate(sources):
+            if i not in saved:
+                saved[i] = await self._save(source)
+        return [saved[i] for i in range(len(sources))]
 
     async def save(self, source: StoredSource) -> bool:
+        return await self._save(source)
+
+    async def _save(self, source: StoredSource) -> bool:
         doc = source_document(source)
         try:  # the version first: a repeat after a crash finds it and goes on
-            await self._versions.insert_one({"_id": f"{source.source_id}:v{source.version}", **doc})
+            await self._versions.insert_one(_version_document(source))
         except DuplicateKeyError:
             existing = await self._versions.find_one({"_id": f"{source.source_id}:v{source.version}"})
             if not existing or existing["config_hash"] != source.config_hash:
@@ -125,46 +161,33 @@ class MongoSourceRepository:
         return result.modified_count == 1
 
 
-@store_calls()
-class MongoJobRegistry:
-    """``jobs``: one document per registered Dapr Job, ``_id`` = source id."""
+def _version_document(source: StoredSource) -> dict[str, Any]:
+    return {"_id": f"{source.source_id}:v{source.version}", **source_document(source)}
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self._jobs = db["jobs"]
 
-    async def get(self, source_id: str) -> RegisteredJob | None:
-        doc = await self._jobs.find_one({"_id": source_id})
-        return self._to_job(doc) if doc else None
+def _valid(docs: Iterable[dict[str, Any]]) -> list[StoredSource]:
+    """The current sources among ``docs``; one stored under an older contract that no longer
+    validates is left out and logged (re-apply it), so it cannot stop a job sync or a listing."""
+    sources = []
+    for doc in docs:
+        if doc.get("deleted"):
+            continue
+        try:
+            sources.append(source_from_document(doc))
+        except ValidationError as exc:
+            log.error("stored source config no longer validates; re-apply it", source_id=doc["_id"], error=str(exc))
+    return sources
 
-    async def list(self) -> list[RegisteredJob]:
-        return [self._to_job(doc) async for doc in self._jobs.find({})]
 
-    async def put(self, job: RegisteredJob) -> None:
-        await upsert_retrying(
-            lambda: self._jobs.replace_one(
-                {"_id": job.source_id},
-                {
-                    "name": job.name,
-                    "source_id": job.source_id,
-                    "schedule": job.schedule,
-                    "config_version": job.config_version,
-                    "registered_at": job.registered_at,
-                    "pending_delete": job.pending_delete,
-                },
-                upsert=True,
-            )
-        )
-
-    async def remove(self, source_id: str) -> None:
-        await self._jobs.delete_one({"_id": source_id})
-
-    @staticmethod
-    def _to_job(doc: dict[str, Any]) -> RegisteredJob:
-        return RegisteredJob(
-            doc["name"],
-            doc["source_id"],
-            doc["schedule"],
-            doc["config_version"],
-            _aware(doc["registered_at"]),
-            bool(doc.get("pending_delete")),
-        )
+async def _insert_all(collection: AsyncCollection[dict[str, Any]], docs: list[dict[str, Any]]) -> set[int]:
+    """Insert ``docs`` unordered; the positions of those whose ``_id`` was taken already."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        return {int(error["index"]) for error in errors}
+    return set()

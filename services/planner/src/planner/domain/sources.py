@@ -18,7 +18,20 @@ from headwater.config import SourceConfig, WindowSpec
 from planner.domain.retries import RetryPolicy
 from planner.domain.windows import WindowPolicy
 
-__all__ = ["ApplyStatus", "StoredSource", "decide_apply", "job_fingerprint", "window_policy"]
+__all__ = [
+    "ApplyStatus",
+    "SourceSchedule",
+    "StoredSource",
+    "decide_apply",
+    "is_scheduled",
+    "job_fingerprint",
+    "window_policy",
+]
+
+
+def is_scheduled(mode: str, schedule: str | None) -> bool:
+    """Whether a source of this ingestion mode and schedule is triggered by a Dapr Job."""
+    return mode == "scheduled_pull" and bool(schedule)
 
 
 class ApplyStatus(StrEnum):
@@ -44,8 +57,7 @@ class StoredSource:
 
     @property
     def scheduled(self) -> bool:
-        ingestion = self.config.ingestion
-        return ingestion.mode == "scheduled_pull" and bool(ingestion.schedule)
+        return is_scheduled(self.config.ingestion.mode, self.config.ingestion.schedule)
 
     @property
     def window_policy(self) -> WindowPolicy | None:
@@ -59,6 +71,20 @@ class StoredSource:
         if spec is None:
             return RetryPolicy()
         return RetryPolicy(spec.max_attempts, spec.retry_backoff, spec.retry_backoff_max)
+
+
+@dataclass(frozen=True)
+class SourceSchedule:
+    """What the job sweep needs of a stored source, read without validating its whole config."""
+
+    source_id: str
+    enabled: bool
+    mode: str
+    schedule: str | None
+
+    @property
+    def wants_job(self) -> bool:
+        return self.enabled and is_scheduled(self.mode, self.schedule)
 
 
 def window_policy(spec: WindowSpec | None) -> WindowPolicy | None:

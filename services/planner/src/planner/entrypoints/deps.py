@@ -26,7 +26,9 @@ RETRY_AFTER = "5"
 _REASONS = {StoreUnavailable: "store_unavailable", SchedulerUnavailable: "scheduler_unavailable"}
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
+    """``async``: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop (and a
+    wait for one of its 40 threads) on every request."""
     container: Container = request.app.state.container
     return container
 

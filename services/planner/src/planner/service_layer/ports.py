@@ -19,7 +19,7 @@ from planner.domain.jobs import RegisteredJob
 from planner.domain.progress import StoredReport
 from planner.domain.retries import WindowRetry
 from planner.domain.runs import Run, SourceState
-from planner.domain.sources import StoredSource
+from planner.domain.sources import SourceSchedule, StoredSource
 from planner.domain.ticks import TickClaim
 from planner.service_layer.outcomes import TriggerResult
 
@@ -64,17 +64,33 @@ class ApiTokens(Protocol):
 
 
 class SourceRepository(Protocol):
-    """``source_configs`` (current) and ``source_config_versions`` (every version, insert-only)."""
+    """``source_configs`` (current) and ``source_config_versions`` (every version, insert-only).
+
+    A stored config that no longer validates is left out of ``get_many`` and ``page`` (and logged)."""
 
     async def get(self, source_id: str) -> StoredSource | None: ...
 
+    async def get_many(self, source_ids: Sequence[str]) -> dict[str, StoredSource]:
+        """The current sources of ``source_ids`` that exist, by id (one read)."""
+        ...
+
     async def get_version(self, source_id: str, version: int) -> StoredSource | None: ...
 
-    async def list(self) -> list[StoredSource]: ...
+    async def page(self, after: str | None, limit: int) -> list[StoredSource]:
+        """Up to ``limit`` current sources with an id after ``after`` (all when None), in id order."""
+        ...
+
+    async def schedules(self) -> list[SourceSchedule]:
+        """Whether each current source wants a job, without reading whole configs (the job sweep)."""
+        ...
 
     async def save(self, source: StoredSource) -> bool:
         """Store ``source`` if the stored version is ``source.version - 1`` (or absent for 1).
         Returns False when another writer got there first."""
+        ...
+
+    async def save_many(self, sources: Sequence[StoredSource]) -> list[bool]:
+        """``save`` of each (distinct ids), in far fewer round trips; the answers in order."""
         ...
 
     async def delete(self, source_id: str) -> bool:
@@ -86,6 +102,10 @@ class SourceRepository(Protocol):
         """The version of a deleted source (its tombstone), 0 when the id was never used."""
         ...
 
+    async def last_versions(self, source_ids: Sequence[str]) -> dict[str, int]:
+        """``last_version`` of each id that was used (one read)."""
+        ...
+
 
 class JobRegistry(Protocol):
     """The ``jobs`` collection: what was registered with the Dapr scheduler."""
@@ -95,6 +115,10 @@ class JobRegistry(Protocol):
     async def list(self) -> list[RegisteredJob]: ...
 
     async def put(self, job: RegisteredJob) -> None: ...
+
+    async def put_many(self, jobs: Sequence[RegisteredJob]) -> None:
+        """``put`` of each (distinct sources) in one write."""
+        ...
 
     async def remove(self, source_id: str) -> None: ...
 

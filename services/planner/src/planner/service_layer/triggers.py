@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,12 @@ class TriggerService:
     """Job triggers that can no longer do anything useful are acknowledged and logged, never
     failed: a failure would only make Dapr retry them. A trigger for a deleted source deletes
     its job; only a job the planner registered (its live ``jobs`` entry) plans; the firings of
-    a catch-up burst coalesce into one planning (``domain.ticks``)."""
+    a catch-up burst coalesce into one planning (``domain.ticks``).
+
+    At most ``concurrency`` job triggers are handled at once; the others wait in arrival order.
+    A burst of triggers due at the same moment is then worked off first come, first served: the
+    first ones publish their work within milliseconds instead of every one sharing the planner
+    with all the others until the whole burst is done."""
 
     def __init__(
         self,
@@ -34,6 +40,7 @@ class TriggerService:
         state: StateRepository,
         registration: JobRegistrationService,
         clock: Clock,
+        concurrency: int = 8,
     ) -> None:
         self._sources = sources
         self._jobs = jobs
@@ -41,9 +48,14 @@ class TriggerService:
         self._state = state
         self._registration = registration
         self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def on_job(self, name: str, data: dict[str, Any] | None) -> TriggerResult:
         """A Dapr Job fired (``data`` is the job's data, when it carried a JSON object)."""
+        async with self._slots:
+            return await self._on_job(name, data)
+
+    async def _on_job(self, name: str, data: dict[str, Any] | None) -> TriggerResult:
         source_id = source_id_from_job_name(name)
         if source_id is None:
             log.warning("trigger of an unknown job acknowledged", job=name)

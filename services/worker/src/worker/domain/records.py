@@ -92,7 +92,8 @@ def _orjson_differs(value: Any) -> bool:
     if kind is dict:
         for k, v in value.items():
             t = type(v)
-            if type(k) is not str or not (t is str or t is int or t is bool or v is None) and _orjson_differs(v):
+            plain = t is str or t is int or t is bool or v is None
+            if type(k) is not str or (not plain and _orjson_differs(v)):
                 return True
         return False
     if kind is str or kind is int or kind is bool or value is None:
