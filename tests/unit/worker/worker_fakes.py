@@ -4,7 +4,7 @@ MongoDB adapters, enforce the same uniqueness and conditions, and record what ha
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -159,10 +159,6 @@ class Events:
 
     async def publish(self, event: _Event) -> None:
         self.events.append(event)
-
-    async def publish_many(self, events: Sequence[_Event]) -> None:
-        for event in events:
-            await self.publish(event)
 
     def types(self) -> list[str]:
         return [e.type for e in self.events]  # type: ignore[attr-defined]

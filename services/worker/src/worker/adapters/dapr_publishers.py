@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from headwater.contracts.events import _Event
@@ -19,18 +18,14 @@ events_counter = counter(EVENTS_EMITTED.name, EVENTS_EMITTED.description, EVENTS
 
 
 class DaprEventPublisher:
-    """CloudEvents on ``ingestion-events`` (``headwater.edge.events``): one alone, several in bulk."""
+    """CloudEvents on ``ingestion-events`` (``headwater.edge.events``), one call each."""
 
     def __init__(self, sidecar: DaprSidecar) -> None:
         self._sidecar = sidecar
 
     async def publish(self, event: _Event) -> None:
-        await self.publish_many([event])
-
-    async def publish_many(self, events: Sequence[_Event]) -> None:
-        await publish_events(self._sidecar, events)
-        for event in events:
-            events_counter.add(1, {"source_id": event.source_id, "type": str(getattr(event, "type", ""))})
+        await publish_events(self._sidecar, [event])
+        events_counter.add(1, {"source_id": event.source_id, "type": str(getattr(event, "type", ""))})
 
 
 class DaprResultPublisher:

@@ -15,9 +15,9 @@ __all__ = ["ChangeAnnouncer", "stored_event"]
 
 
 class ChangeAnnouncer:
-    """``records.changed`` events of at most ``records_changed_batch`` keys, published (in one
-    bulk call per stored batch) as the batches are stored; one event is held back so the final
-    one can say ``last``."""
+    """``records.changed`` events of at most ``records_changed_batch`` keys, published as the
+    batches are stored, one call each and in order (Dapr's bulk publish does not keep the order,
+    and ``last`` must arrive last); one event is held back so the final one can say ``last``."""
 
     def __init__(
         self, events: EventPublisher, source_id: str, doc_id: str, now: datetime, spec: EventsSpec | None
@@ -37,7 +37,7 @@ class ChangeAnnouncer:
         while len(self._pending) > self._size:
             ready += self._emit(self._pending[: self._size])
             self._pending = self._pending[self._size :]
-        await self._events.publish_many(ready)
+        await self._publish(ready)
 
     async def finish(self) -> None:
         ready = self._emit(self._pending) if self._pending else []
@@ -45,7 +45,11 @@ class ChangeAnnouncer:
         if self._held is not None:
             ready.append(self._held.model_copy(update={"last": True}))
             self._held = None
-        await self._events.publish_many(ready)
+        await self._publish(ready)
+
+    async def _publish(self, events: list[RecordsChanged]) -> None:
+        for event in events:
+            await self._events.publish(event)
 
     def _emit(self, part: list[RecordChange]) -> list[RecordsChanged]:
         """The held event (now ready to go) and hold the event of ``part``."""

@@ -34,9 +34,6 @@ class _Events:
     async def publish(self, event: _Event) -> None:
         await self._outbox.publish(self._outbox.event(event))
 
-    async def publish_many(self, events: Sequence[_Event]) -> None:
-        await self._outbox.publish_events([self._outbox.event(event) for event in events])
-
 
 class _Results:
     def __init__(self, outbox: Outbox) -> None:
@@ -67,18 +64,6 @@ class Outbox:
         except Exception as exc:
             log.warning("publish failed; kept in the outbox", message_id=message.message_id, error=str(exc)[:200])
             await self._store.add([message])
-            self.kept = True
-
-    async def publish_events(self, messages: Sequence[OutboxMessage]) -> None:
-        """Publish event messages now, in bulk; keep them all when that fails (a repeat of those
-        that did go out is harmless: subscribers dedup by id)."""
-        if not messages:
-            return
-        try:
-            await self._events.publish_many([_event_of(m) for m in messages])
-        except Exception as exc:
-            log.warning("bulk publish failed; kept in the outbox", messages=len(messages), error=str(exc)[:200])
-            await self._store.add(list(messages))
             self.kept = True
 
     async def stage(self, messages: Sequence[OutboxMessage]) -> None:

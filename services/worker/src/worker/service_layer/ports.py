@@ -5,7 +5,7 @@ behaviour in ``tests/unit/worker/worker_fakes.py``. Ports take and return domain
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -237,8 +237,6 @@ class EventPublisher(Protocol):
     """Domain events on ``ingestion-events`` (CloudEvent id = the idempotency key)."""
 
     async def publish(self, event: _Event) -> None: ...
-
-    async def publish_many(self, events: Sequence[_Event]) -> None: ...  # bulk; raises when any failed
 
 
 class OutboxStore(Protocol):
