@@ -78,8 +78,12 @@ async def _serve(port_out: Any) -> None:
 
 
 class _Items:
-    async def list_items(self, app_id: str, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"id": f"i{i:04d}"} for i in range(arguments.get("n", ITEMS))]
+    """The ``ItemSource`` port: the tool's ``structuredContent`` lists ``n`` items."""
+
+    async def call_tool(self, call: Any) -> Any:
+        from collection_model.service_layer.ports import ToolResult
+
+        return ToolResult(structured={"items": [{"id": f"i{i:04d}"} for i in range(call.arguments.get("n", ITEMS))]})
 
 
 class _CountingSink:
