@@ -30,7 +30,6 @@ def main() -> None:
         regions_file.write_text(json.dumps(regions))
         with bench_stack({"PLANTATION_REGIONS_FILE": str(regions_file)}) as stack, FakeApi() as api:
             api.delay = LATENCY
-            times: list[tuple[float, float]] = []
             api.routes["/item"] = lambda q, h: (200, {"item": q.get("id"), "at": time.time()})
             db = MongoClient(stack.mongodb_uri)[stack.mongodb_database]
             figures: dict[str, float] = {"items": ITEMS, "latency_s": LATENCY}
@@ -69,7 +68,6 @@ ingestion:
                     f"max_in_flight_c{concurrency}": api.max_in_flight,
                     f"requests_c{concurrency}": len(spans),
                 }
-            del times
     report("fanout", figures)
 
 
